@@ -1,0 +1,125 @@
+//! Command-line parsing and dispatch. Each command group has its own file; this one holds the
+//! global options (`--db`, `--json`, `--operator`) and turns errors into Chinese messages and a
+//! non-zero exit code. Only this layer reads the clock and the environment.
+
+mod household;
+mod site;
+
+use anyhow::Result;
+use baoxue::{Actor, Register};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "baoxue",
+    version,
+    about = "保学：控辍保学登记工具（县、乡镇、村、学校）"
+)]
+pub struct Cli {
+    /// 登记库文件路径（默认：系统数据目录下的 register.db）
+    #[arg(long, global = true, env = "BAOXUE_DB")]
+    pub db: Option<PathBuf>,
+    /// 以 JSON 输出结果
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// 操作员姓名（记入审计日志）
+    #[arg(long, global = true, env = "BAOXUE_OPERATOR")]
+    pub operator: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// 初始化本单位登记库
+    Init(site::InitArgs),
+    /// 学户册：户与儿童
+    #[command(subcommand)]
+    Household(household::HouseholdCmd),
+    /// 学校
+    #[command(subcommand)]
+    School(site::SchoolCmd),
+    /// 装入示例县数据（3个乡镇、12个村、8所学校、约2000户）
+    Demo,
+    /// 输出全部记录的规范快照
+    Snapshot,
+    /// 县级设置
+    #[command(subcommand)]
+    Settings(site::SettingsCmd),
+    /// 代码表
+    Codes,
+}
+
+/// Everything a command needs from the outside world.
+pub struct Ctx {
+    pub db: PathBuf,
+    pub json: bool,
+    pub operator: String,
+}
+
+impl Ctx {
+    pub fn open(&self) -> Result<Register> {
+        Ok(Register::open(&self.db)?)
+    }
+    /// The operator and the current time: the only place the clock is read.
+    pub fn actor(&self) -> Actor {
+        Actor::new(&self.operator, chrono::Utc::now())
+    }
+    /// Prints a value as pretty JSON.
+    pub fn print_json<T: serde::Serialize>(&self, v: &T) -> Result<()> {
+        println!("{}", serde_json::to_string_pretty(v)?);
+        Ok(())
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let ctx = Ctx {
+        db: cli
+            .db
+            .clone()
+            .unwrap_or_else(baoxue::paths::default_db_path),
+        json: cli.json,
+        operator: cli
+            .operator
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "未署名".into()),
+    };
+    match dispatch(cli.command, &ctx) {
+        Ok(code) => code,
+        Err(e) => {
+            let (code, message) = match e.downcast_ref::<baoxue::Error>() {
+                Some(be) => (be.code(), be.to_string()),
+                None => ("error", e.to_string()),
+            };
+            if ctx.json {
+                let v = serde_json::json!({"error": {"code": code, "message": message}});
+                eprintln!("{v}");
+            }
+            eprintln!("错误：{message}");
+            1
+        }
+    }
+}
+
+fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
+    match cmd {
+        Command::Init(a) => site::init(a, ctx),
+        Command::Household(c) => household::run(c, ctx),
+        Command::School(c) => site::school(c, ctx),
+        Command::Demo => site::demo(ctx),
+        Command::Snapshot => {
+            let reg = ctx.open()?;
+            print!("{}", baoxue::snapshot::snapshot_text(reg.conn())?);
+            Ok(0)
+        }
+        Command::Settings(c) => site::settings(c, ctx),
+        Command::Codes => {
+            ctx.print_json(baoxue::codes::codes())?;
+            Ok(0)
+        }
+    }
+}

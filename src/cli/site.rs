@@ -1,0 +1,155 @@
+//! `baoxue init`, `demo`, `school …`, `settings …`.
+
+use super::Ctx;
+use anyhow::{bail, Result};
+use baoxue::domain::SiteKind;
+use baoxue::register::NewSite;
+use baoxue::settings::Settings;
+use clap::{Args, Subcommand};
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// 单位类型：county|township|village|school
+    #[arg(long)]
+    kind: String,
+    /// 单位名称
+    #[arg(long)]
+    name: String,
+    /// 区划代码（县6位、乡镇9位、村12位）
+    #[arg(long)]
+    region: String,
+    /// 学校标识码（学校必填）
+    #[arg(long)]
+    school_code: Option<String>,
+}
+
+pub fn init(a: InitArgs, ctx: &Ctx) -> Result<i32> {
+    let Some(kind) = SiteKind::parse(&a.kind) else {
+        bail!(
+            "单位类型“{}”无法识别，应为 county、township、village 或 school",
+            a.kind
+        );
+    };
+    let mut reg = ctx.open()?;
+    let site = reg.init_site(
+        NewSite {
+            kind,
+            name: a.name,
+            region_code: a.region,
+            school_code: a.school_code,
+        },
+        &ctx.actor(),
+    )?;
+    if ctx.json {
+        ctx.print_json(&site)?;
+    } else {
+        println!(
+            "已初始化：{}（{}，区划代码 {}）",
+            site.name,
+            kind.label(),
+            site.region_code
+        );
+        println!("登记库：{}", ctx.db.display());
+    }
+    Ok(0)
+}
+
+pub fn demo(ctx: &Ctx) -> Result<i32> {
+    let mut reg = ctx.open()?;
+    let s = baoxue::demo::load_demo(&mut reg, &ctx.actor())?;
+    if ctx.json {
+        ctx.print_json(&s)?;
+    } else {
+        println!(
+            "已装入示例县：{} 个乡镇，{} 个村，{} 所学校，{} 户，{} 名儿童，{} 条学籍，{} 个辍学个案",
+            s.townships, s.villages, s.schools, s.households, s.children, s.enrolments, s.cases
+        );
+    }
+    Ok(0)
+}
+
+#[derive(Subcommand)]
+pub enum SchoolCmd {
+    /// 登记学校（同一代码再次登记即更新）
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// primary|junior|nine-year|special
+        #[arg(long)]
+        kind: String,
+        /// 所属乡镇9位区划代码
+        #[arg(long)]
+        township: Option<String>,
+    },
+    /// 列出学校
+    List,
+}
+
+pub fn school(c: SchoolCmd, ctx: &Ctx) -> Result<i32> {
+    let mut reg = ctx.open()?;
+    match c {
+        SchoolCmd::Add {
+            code,
+            name,
+            kind,
+            township,
+        } => {
+            let s = baoxue::schools::add_school(
+                &mut reg,
+                &code,
+                &name,
+                &kind,
+                township.as_deref(),
+                &ctx.actor(),
+            )?;
+            if ctx.json {
+                ctx.print_json(&s)?;
+            } else {
+                println!(
+                    "已登记学校：{} {}（{}）",
+                    s.code,
+                    s.name,
+                    baoxue::schools::kind_label(&s.kind)
+                );
+            }
+        }
+        SchoolCmd::List => {
+            let list = baoxue::store::schools::list(reg.conn())?;
+            if ctx.json {
+                ctx.print_json(&list)?;
+            } else {
+                for s in &list {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        s.code,
+                        s.name,
+                        baoxue::schools::kind_label(&s.kind),
+                        s.township_code.as_deref().unwrap_or("")
+                    );
+                }
+                println!("共 {} 所学校", list.len());
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Subcommand)]
+pub enum SettingsCmd {
+    /// 显示全部设置
+    Show,
+    /// 修改一项设置，例如 `baoxue settings set entry_age 7`
+    Set { key: String, value: String },
+}
+
+pub fn settings(c: SettingsCmd, ctx: &Ctx) -> Result<i32> {
+    let reg = ctx.open()?;
+    let s = match c {
+        SettingsCmd::Show => Settings::load(reg.conn())?,
+        SettingsCmd::Set { key, value } => Settings::set(reg.conn(), &key, &value)?,
+    };
+    ctx.print_json(&s)?;
+    Ok(0)
+}

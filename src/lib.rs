@@ -1,0 +1,23 @@
+//! Baoxue (保学) core: the register of children of compulsory-school age, and everything the
+//! county's 控辍保学 work does with it. See ARCHITECTURE.md for the map.
+//!
+//! Layers: `domain` (plain types) → `store` (all SQL, a file per table) → `register` (the one
+//! write path: transaction + version stamps + audit) → feature modules (`households`, `demo`,
+//! `snapshot` …). The CLI (`src/main.rs`, `src/cli/`) and the Tauri shell call the feature modules.
+
+pub mod codes;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod hlc;
+pub mod households;
+pub mod idnum;
+pub mod paths;
+pub mod register;
+pub mod schools;
+pub mod settings;
+pub mod snapshot;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use register::{Actor, Register};

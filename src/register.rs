@@ -1,0 +1,320 @@
+//! The register: one SQLite file per site. `Register` opens it; `Writer` is the one way to change
+//! it: a transaction that stamps each edit with the site's clock, fills the meta columns and
+//! writes an audit row, and commits all or nothing.
+
+use crate::domain::{Meta, Site, SiteKind};
+use crate::error::{Error, Result};
+use crate::hlc::{Clock, Stamp};
+use crate::store;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use std::path::Path;
+
+/// Who is making a change, and when (time is passed in; only the CLI and the app read the clock).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub operator: String,
+    pub now: DateTime<Utc>,
+}
+
+impl Actor {
+    pub fn new(operator: &str, now: DateTime<Utc>) -> Actor {
+        let operator = operator.trim();
+        Actor {
+            operator: if operator.is_empty() {
+                "未署名".into()
+            } else {
+                operator.into()
+            },
+            now,
+        }
+    }
+}
+
+/// An open register.
+pub struct Register {
+    conn: Connection,
+}
+
+/// What `init_site` needs.
+#[derive(Debug, Clone)]
+pub struct NewSite {
+    pub kind: SiteKind,
+    pub name: String,
+    pub region_code: String,
+    pub school_code: Option<String>,
+}
+
+impl Register {
+    /// Opens (or creates) the register file, migrating it to the current schema.
+    pub fn open(path: &Path) -> Result<Register> {
+        Ok(Register {
+            conn: store::open(path)?,
+        })
+    }
+
+    pub fn open_in_memory() -> Result<Register> {
+        Ok(Register {
+            conn: store::open_in_memory()?,
+        })
+    }
+
+    /// Read access for queries.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn site(&self) -> Result<Option<Site>> {
+        store::site::get(&self.conn)
+    }
+
+    /// This register's site, or `NotInitialised`.
+    pub fn require_site(&self) -> Result<Site> {
+        self.site()?.ok_or(Error::NotInitialised)
+    }
+
+    /// Sets up this register's office. Refused if already set up.
+    pub fn init_site(&mut self, new: NewSite, actor: &Actor) -> Result<Site> {
+        if let Some(existing) = self.site()? {
+            return Err(Error::AlreadyInitialised(existing.name));
+        }
+        let name = new.name.trim().to_string();
+        if name.is_empty() {
+            return Err(Error::invalid("单位名称", "不能为空"));
+        }
+        check_region_code(&new.region_code, new.kind)?;
+        if new.kind == SiteKind::School
+            && new
+                .school_code
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or("")
+                .is_empty()
+        {
+            return Err(Error::invalid(
+                "学校标识码",
+                "学校单位必须填写 --school-code",
+            ));
+        }
+        let site = Site {
+            id: uuid::Uuid::new_v7(uuid_ts(actor.now)).to_string(),
+            kind: new.kind,
+            name,
+            region_code: new.region_code.trim().to_string(),
+            school_code: new
+                .school_code
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            created_at: actor.now.to_rfc3339(),
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        store::site::insert(&tx, &site)?;
+        store::audit::append(
+            &tx,
+            &store::audit::Entry {
+                at: &site.created_at,
+                operator: &actor.operator,
+                site_id: &site.id,
+                table: "site",
+                record_id: &site.id,
+                action: "insert",
+                fields: &["kind", "name", "region_code", "school_code"],
+            },
+            None,
+        )?;
+        tx.commit()?;
+        Ok(site)
+    }
+
+    /// Starts a write transaction for this site.
+    pub fn writer(&mut self, actor: &Actor) -> Result<Writer<'_>> {
+        let site = self.require_site()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let clock = store::clock::get(&tx, &site.id)?;
+        let audit_head = store::audit::head(&tx)?;
+        Ok(Writer {
+            tx,
+            clock,
+            site,
+            actor: actor.clone(),
+            audit_head,
+        })
+    }
+}
+
+/// Checks a division code: 6 (county), 9 (township) or 12 (village) digits; a county site 6.
+pub fn check_region_code(code: &str, kind: SiteKind) -> Result<()> {
+    let code = code.trim();
+    if !code.chars().all(|c| c.is_ascii_digit()) || !(6..=12).contains(&code.len()) {
+        return Err(Error::invalid(
+            "区划代码",
+            format!("“{code}”应为6至12位数字（县6位，乡镇9位，村12位）"),
+        ));
+    }
+    let ok = match kind {
+        SiteKind::County => code.len() == 6,
+        SiteKind::Township => code.len() == 9,
+        SiteKind::Village => code.len() == 12,
+        SiteKind::School => matches!(code.len(), 6 | 9 | 12),
+    };
+    if !ok {
+        return Err(Error::invalid(
+            "区划代码",
+            format!(
+                "{}的区划代码位数不对：县6位，乡镇9位，村12位，现为{}位",
+                kind.label(),
+                code.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A UUID v7 timestamp from an injected time.
+pub fn uuid_ts(now: DateTime<Utc>) -> uuid::Timestamp {
+    let ms = now.timestamp_millis().max(0) as u64;
+    uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32)
+}
+
+/// One write transaction. Dropping it without `commit` rolls everything back.
+pub struct Writer<'a> {
+    tx: Transaction<'a>,
+    clock: Clock,
+    site: Site,
+    actor: Actor,
+    audit_head: String,
+}
+
+impl Writer<'_> {
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+    pub fn now_text(&self) -> String {
+        self.actor.now.to_rfc3339()
+    }
+
+    /// A fresh stamp for a local edit.
+    pub fn stamp(&mut self) -> Stamp {
+        self.clock.tick(self.actor.now.timestamp_millis())
+    }
+
+    /// Moves this site's clock past a stamp received from elsewhere.
+    pub fn observe(&mut self, seen: &Stamp) {
+        self.clock.observe(seen, self.actor.now.timestamp_millis());
+    }
+
+    /// Meta columns for a new record created here.
+    pub fn new_meta(&mut self) -> Meta {
+        Meta {
+            id: uuid::Uuid::new_v7(uuid_ts(self.actor.now)).to_string(),
+            origin_site: self.site.id.clone(),
+            version: self.stamp(),
+            prev_version: None,
+            edits: 1,
+            updated_at: self.now_text(),
+            deleted: false,
+        }
+    }
+
+    /// Meta columns for an edit of an existing record.
+    pub fn next_meta(&mut self, old: &Meta) -> Meta {
+        Meta {
+            id: old.id.clone(),
+            origin_site: old.origin_site.clone(),
+            version: self.stamp(),
+            prev_version: Some(old.version.clone()),
+            edits: old.edits + 1,
+            updated_at: self.now_text(),
+            deleted: old.deleted,
+        }
+    }
+
+    /// Writes one audit row (field names only, never values).
+    pub fn audit(
+        &mut self,
+        table: &str,
+        record_id: &str,
+        action: &str,
+        fields: &[&str],
+    ) -> Result<()> {
+        let at = self.now_text();
+        let head = store::audit::append(
+            &self.tx,
+            &store::audit::Entry {
+                at: &at,
+                operator: &self.actor.operator,
+                site_id: &self.site.id,
+                table,
+                record_id,
+                action,
+                fields,
+            },
+            Some(&self.audit_head),
+        )?;
+        self.audit_head = head;
+        Ok(())
+    }
+
+    /// Persists the clock and commits.
+    pub fn commit(self) -> Result<()> {
+        store::clock::put(&self.tx, &self.clock)?;
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor() -> Actor {
+        Actor::new(
+            "测试员",
+            DateTime::parse_from_rfc3339("2026-09-01T08:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    #[test]
+    fn init_is_refused_twice_and_checks_codes() {
+        let mut r = Register::open_in_memory().unwrap();
+        let bad = NewSite {
+            kind: SiteKind::Village,
+            name: "张庄村".into(),
+            region_code: "4104".into(),
+            school_code: None,
+        };
+        assert_eq!(r.init_site(bad, &actor()).unwrap_err().code(), "invalid");
+        let ok = NewSite {
+            kind: SiteKind::Village,
+            name: "张庄村".into(),
+            region_code: "410423100201".into(),
+            school_code: None,
+        };
+        r.init_site(ok.clone(), &actor()).unwrap();
+        assert_eq!(
+            r.init_site(ok, &actor()).unwrap_err().code(),
+            "already_initialised"
+        );
+    }
+
+    #[test]
+    fn writer_without_site_is_refused() {
+        let mut r = Register::open_in_memory().unwrap();
+        assert_eq!(
+            r.writer(&actor()).err().map(|e| e.code()),
+            Some("not_initialised")
+        );
+    }
+}

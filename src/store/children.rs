@@ -1,0 +1,125 @@
+//! SQL of the `children` table.
+
+use super::record::{codes_from_text, codes_to_text, meta_from_row, META_COLUMNS};
+use crate::domain::Child;
+use crate::error::Result;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+fn select() -> String {
+    format!(
+        "SELECT {META_COLUMNS}, household_id, name, sex, birth_date, id_number, id_key, student_no, village_code,
+            hukou_place, residence, flags, disability_type, disability_grade, life_status, life_status_detail, note
+         FROM children"
+    )
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Child> {
+    Ok(Child {
+        meta: meta_from_row(r)?,
+        household_id: r.get(7)?,
+        name: r.get(8)?,
+        sex: r.get(9)?,
+        birth_date: r.get(10)?,
+        id_number: r.get(11)?,
+        id_key: r.get(12)?,
+        student_no: r.get(13)?,
+        village_code: r.get(14)?,
+        hukou_place: r.get(15)?,
+        residence: r.get(16)?,
+        flags: codes_from_text(&r.get::<_, String>(17)?),
+        disability_type: r.get(18)?,
+        disability_grade: r.get(19)?,
+        life_status: r.get(20)?,
+        life_status_detail: r.get(21)?,
+        note: r.get(22)?,
+    })
+}
+
+/// Inserts or replaces the row with this id.
+pub fn put(conn: &Connection, c: &Child) -> Result<()> {
+    let m = &c.meta;
+    conn.prepare_cached(
+        "INSERT INTO children (id, origin_site, version, prev_version, edits, updated_at, deleted,
+            household_id, name, sex, birth_date, id_number, id_key, student_no, village_code, hukou_place,
+            residence, flags, disability_type, disability_grade, life_status, life_status_detail, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+         ON CONFLICT(id) DO UPDATE SET origin_site = excluded.origin_site, version = excluded.version,
+            prev_version = excluded.prev_version, edits = excluded.edits, updated_at = excluded.updated_at,
+            deleted = excluded.deleted, household_id = excluded.household_id, name = excluded.name,
+            sex = excluded.sex, birth_date = excluded.birth_date, id_number = excluded.id_number,
+            id_key = excluded.id_key, student_no = excluded.student_no, village_code = excluded.village_code,
+            hukou_place = excluded.hukou_place, residence = excluded.residence, flags = excluded.flags,
+            disability_type = excluded.disability_type, disability_grade = excluded.disability_grade,
+            life_status = excluded.life_status, life_status_detail = excluded.life_status_detail, note = excluded.note",
+    )?
+    .execute(params![
+        m.id,
+        m.origin_site,
+        m.version.to_string(),
+        m.prev_version.as_ref().map(|s| s.to_string()),
+        m.edits,
+        m.updated_at,
+        m.deleted,
+        c.household_id,
+        c.name,
+        c.sex,
+        c.birth_date,
+        c.id_number,
+        c.id_key,
+        c.student_no,
+        c.village_code,
+        c.hukou_place,
+        c.residence,
+        codes_to_text(&c.flags),
+        c.disability_type,
+        c.disability_grade,
+        c.life_status,
+        c.life_status_detail,
+        c.note
+    ])?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Child>> {
+    Ok(conn
+        .query_row(&format!("{} WHERE id = ?1", select()), [id], from_row)
+        .optional()?)
+}
+
+/// Live children of one household.
+pub fn list_by_household(conn: &Connection, household_id: &str) -> Result<Vec<Child>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{} WHERE household_id = ?1 AND deleted = 0 ORDER BY birth_date, name, id",
+        select()
+    ))?;
+    let rows = st.query_map([household_id], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Live children linked to one person by ID number.
+pub fn list_by_id_key(conn: &Connection, id_key: &str) -> Result<Vec<Child>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{} WHERE id_key = ?1 AND deleted = 0 ORDER BY id",
+        select()
+    ))?;
+    let rows = st.query_map([id_key], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Live children with this 学籍号.
+pub fn list_by_student_no(conn: &Connection, student_no: &str) -> Result<Vec<Child>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{} WHERE student_no = ?1 AND deleted = 0 ORDER BY id",
+        select()
+    ))?;
+    let rows = st.query_map([student_no], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT COUNT(*) FROM children WHERE deleted = 0", [], |r| {
+            r.get(0)
+        })?,
+    )
+}

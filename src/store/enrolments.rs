@@ -1,0 +1,97 @@
+//! SQL of the `enrolments` table.
+
+use super::record::{meta_from_row, META_COLUMNS};
+use crate::domain::Enrolment;
+use crate::error::Result;
+use rusqlite::{params, Connection, Row};
+
+fn select() -> String {
+    format!(
+        "SELECT {META_COLUMNS}, child_id, school_code, student_no, grade, class_name, entry_date, status,
+            status_date, term, note FROM enrolments"
+    )
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Enrolment> {
+    Ok(Enrolment {
+        meta: meta_from_row(r)?,
+        child_id: r.get(7)?,
+        school_code: r.get(8)?,
+        student_no: r.get(9)?,
+        grade: r.get(10)?,
+        class_name: r.get(11)?,
+        entry_date: r.get(12)?,
+        status: r.get(13)?,
+        status_date: r.get(14)?,
+        term: r.get(15)?,
+        note: r.get(16)?,
+    })
+}
+
+/// Inserts or replaces the row with this id.
+pub fn put(conn: &Connection, e: &Enrolment) -> Result<()> {
+    let m = &e.meta;
+    conn.prepare_cached(
+        "INSERT INTO enrolments (id, origin_site, version, prev_version, edits, updated_at, deleted,
+            child_id, school_code, student_no, grade, class_name, entry_date, status, status_date, term, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT(id) DO UPDATE SET origin_site = excluded.origin_site, version = excluded.version,
+            prev_version = excluded.prev_version, edits = excluded.edits, updated_at = excluded.updated_at,
+            deleted = excluded.deleted, child_id = excluded.child_id, school_code = excluded.school_code,
+            student_no = excluded.student_no, grade = excluded.grade, class_name = excluded.class_name,
+            entry_date = excluded.entry_date, status = excluded.status, status_date = excluded.status_date,
+            term = excluded.term, note = excluded.note",
+    )?
+    .execute(params![
+        m.id,
+        m.origin_site,
+        m.version.to_string(),
+        m.prev_version.as_ref().map(|s| s.to_string()),
+        m.edits,
+        m.updated_at,
+        m.deleted,
+        e.child_id,
+        e.school_code,
+        e.student_no,
+        e.grade,
+        e.class_name,
+        e.entry_date,
+        e.status,
+        e.status_date,
+        e.term,
+        e.note
+    ])?;
+    Ok(())
+}
+
+/// Live enrolments of one child, newest first.
+pub fn list_by_child(conn: &Connection, child_id: &str) -> Result<Vec<Enrolment>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{} WHERE child_id = ?1 AND deleted = 0 ORDER BY entry_date DESC, id",
+        select()
+    ))?;
+    let rows = st.query_map([child_id], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Live enrolments of one school with a given status.
+pub fn list_by_school(
+    conn: &Connection,
+    school_code: &str,
+    status: &str,
+) -> Result<Vec<Enrolment>> {
+    let mut st = conn.prepare(&format!(
+        "{} WHERE school_code = ?1 AND status = ?2 AND deleted = 0 ORDER BY grade, class_name, id",
+        select()
+    ))?;
+    let rows = st.query_map(params![school_code, status], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM enrolments WHERE deleted = 0",
+        [],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,54 @@
+//! SQL of the `guardians` table.
+
+use super::record::{meta_from_row, META_COLUMNS};
+use crate::domain::Guardian;
+use crate::error::Result;
+use rusqlite::{params, Connection, Row};
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Guardian> {
+    Ok(Guardian {
+        meta: meta_from_row(r)?,
+        child_id: r.get(7)?,
+        name: r.get(8)?,
+        relation: r.get(9)?,
+        phone: r.get(10)?,
+    })
+}
+
+/// Inserts or replaces the row with this id.
+pub fn put(conn: &Connection, g: &Guardian) -> Result<()> {
+    let m = &g.meta;
+    conn.prepare_cached(
+        "INSERT INTO guardians (id, origin_site, version, prev_version, edits, updated_at, deleted,
+            child_id, name, relation, phone)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(id) DO UPDATE SET origin_site = excluded.origin_site, version = excluded.version,
+            prev_version = excluded.prev_version, edits = excluded.edits, updated_at = excluded.updated_at,
+            deleted = excluded.deleted, child_id = excluded.child_id, name = excluded.name,
+            relation = excluded.relation, phone = excluded.phone",
+    )?
+    .execute(params![
+        m.id,
+        m.origin_site,
+        m.version.to_string(),
+        m.prev_version.as_ref().map(|s| s.to_string()),
+        m.edits,
+        m.updated_at,
+        m.deleted,
+        g.child_id,
+        g.name,
+        g.relation,
+        g.phone
+    ])?;
+    Ok(())
+}
+
+/// Live guardians of one child.
+pub fn list_by_child(conn: &Connection, child_id: &str) -> Result<Vec<Guardian>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {META_COLUMNS}, child_id, name, relation, phone FROM guardians
+         WHERE child_id = ?1 AND deleted = 0 ORDER BY id"
+    ))?;
+    let rows = st.query_map([child_id], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}

@@ -1,0 +1,174 @@
+//! The register's schema as an append-only list of migrations, keyed by `PRAGMA user_version`.
+//! Never edit a shipped migration: add a new one at the end.
+
+/// Columns every travelling record carries (see ARCHITECTURE.md, "Records that travel").
+macro_rules! meta_columns {
+    () => {
+        "id TEXT PRIMARY KEY NOT NULL,
+         origin_site TEXT NOT NULL,
+         version TEXT NOT NULL,
+         prev_version TEXT,
+         edits INTEGER NOT NULL DEFAULT 1,
+         updated_at TEXT NOT NULL,
+         deleted INTEGER NOT NULL DEFAULT 0"
+    };
+}
+
+/// Migration N (1-based) brings the register from user_version N-1 to N.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the foundation tables.
+    concat!(
+        "CREATE TABLE site (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('county','township','village','school')),
+            name TEXT NOT NULL,
+            region_code TEXT NOT NULL,
+            school_code TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+        CREATE TABLE clock (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            last_ms INTEGER NOT NULL,
+            counter INTEGER NOT NULL
+        );
+        CREATE TABLE schools (",
+        meta_columns!(),
+        ",
+            code TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('primary','junior','nine-year','special')),
+            township_code TEXT
+        );
+        CREATE INDEX schools_code ON schools(code);
+        CREATE TABLE households (",
+        meta_columns!(),
+        ",
+            head_name TEXT NOT NULL,
+            head_id_number TEXT,
+            phone TEXT,
+            address TEXT,
+            village_code TEXT NOT NULL,
+            priority_groups TEXT NOT NULL DEFAULT '[]',
+            note TEXT
+        );
+        CREATE INDEX households_village ON households(village_code);
+        CREATE TABLE children (",
+        meta_columns!(),
+        ",
+            household_id TEXT REFERENCES households(id) DEFERRABLE INITIALLY DEFERRED,
+            name TEXT NOT NULL,
+            sex TEXT,
+            birth_date TEXT,
+            id_number TEXT,
+            id_key TEXT,
+            student_no TEXT,
+            village_code TEXT,
+            hukou_place TEXT,
+            residence TEXT,
+            flags TEXT NOT NULL DEFAULT '[]',
+            disability_type TEXT,
+            disability_grade TEXT,
+            life_status TEXT NOT NULL DEFAULT 'normal',
+            life_status_detail TEXT,
+            note TEXT
+        );
+        CREATE INDEX children_id_key ON children(id_key);
+        CREATE INDEX children_household ON children(household_id);
+        CREATE INDEX children_student_no ON children(student_no);
+        CREATE INDEX children_village ON children(village_code);
+        CREATE TABLE guardians (",
+        meta_columns!(),
+        ",
+            child_id TEXT NOT NULL REFERENCES children(id) DEFERRABLE INITIALLY DEFERRED,
+            name TEXT NOT NULL,
+            relation TEXT,
+            phone TEXT
+        );
+        CREATE INDEX guardians_child ON guardians(child_id);
+        CREATE TABLE enrolments (",
+        meta_columns!(),
+        ",
+            child_id TEXT NOT NULL REFERENCES children(id) DEFERRABLE INITIALLY DEFERRED,
+            school_code TEXT NOT NULL,
+            student_no TEXT,
+            grade INTEGER,
+            class_name TEXT,
+            entry_date TEXT,
+            status TEXT NOT NULL DEFAULT 'studying',
+            status_date TEXT,
+            term TEXT,
+            note TEXT
+        );
+        CREATE INDEX enrolments_child ON enrolments(child_id);
+        CREATE INDEX enrolments_school ON enrolments(school_code, status);
+        CREATE TABLE attendance (",
+        meta_columns!(),
+        ",
+            child_id TEXT NOT NULL REFERENCES children(id) DEFERRABLE INITIALLY DEFERRED,
+            school_code TEXT NOT NULL,
+            date TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('present','absent','leave')),
+            note TEXT
+        );
+        CREATE INDEX attendance_child_date ON attendance(child_id, date);
+        CREATE TABLE cases (",
+        meta_columns!(),
+        ",
+            child_id TEXT NOT NULL REFERENCES children(id) DEFERRABLE INITIALLY DEFERRED,
+            state TEXT NOT NULL,
+            reason_code TEXT,
+            priority_groups TEXT NOT NULL DEFAULT '[]',
+            resp_school TEXT,
+            resp_township TEXT,
+            resp_village TEXT,
+            plan TEXT,
+            opened_on TEXT NOT NULL,
+            closed_on TEXT
+        );
+        CREATE INDEX cases_child ON cases(child_id);
+        CREATE TABLE case_events (",
+        meta_columns!(),
+        ",
+            case_id TEXT NOT NULL REFERENCES cases(id) DEFERRABLE INITIALLY DEFERRED,
+            on_date TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            from_state TEXT,
+            to_state TEXT,
+            payload TEXT NOT NULL DEFAULT '{}',
+            operator TEXT NOT NULL
+        );
+        CREATE INDEX case_events_case ON case_events(case_id);
+        CREATE TABLE verification_tasks (",
+        meta_columns!(),
+        ",
+            child_id TEXT NOT NULL REFERENCES children(id) DEFERRABLE INITIALLY DEFERRED,
+            area_code TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open',
+            finding TEXT,
+            finding_detail TEXT,
+            found_on TEXT,
+            found_by TEXT
+        );
+        CREATE INDEX verification_tasks_child ON verification_tasks(child_id);
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            site_id TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );"
+    ),
+];
+
+/// The schema version this build writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}

@@ -1,0 +1,126 @@
+//! The SQLite register: opening, pragmas, migrations, and every SQL statement, a file per table.
+//! Functions take `&Connection` so they compose inside one transaction.
+
+pub mod audit;
+pub mod case_events;
+pub mod cases;
+pub mod children;
+pub mod clock;
+pub mod enrolments;
+pub mod guardians;
+pub mod households;
+pub mod migrations;
+pub mod record;
+pub mod schools;
+pub mod settings;
+pub mod site;
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+
+/// Tables whose records travel between sites in bundles; each has the meta columns
+/// (id, origin_site, version, prev_version, edits, updated_at, deleted).
+pub const TRAVELLING_TABLES: &[&str] = &[
+    "schools",
+    "households",
+    "children",
+    "guardians",
+    "enrolments",
+    "attendance",
+    "cases",
+    "case_events",
+    "verification_tasks",
+];
+
+/// Opens (creating if needed) a register file and brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+    }
+    let mut conn = Connection::open(path)?;
+    configure(&conn, true)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// An in-memory register for unit tests.
+pub fn open_in_memory() -> Result<Connection> {
+    let mut conn = Connection::open_in_memory()?;
+    configure(&conn, false)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection, wal: bool) -> Result<()> {
+    if wal {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// Applies every migration the register lacks, in one exclusive transaction. Refuses a register
+/// written by a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let latest = migrations::latest();
+    if current > latest {
+        return Err(Error::NewerRegister {
+            found: current,
+            supported: latest,
+        });
+    }
+    if current == latest {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    for sql in &migrations::MIGRATIONS[current as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", latest)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Reads the schema version.
+pub fn schema_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = open_in_memory().unwrap();
+        let tables = |c: &Connection| -> Vec<String> {
+            let mut st = c
+                .prepare("SELECT sql FROM sqlite_master ORDER BY name")
+                .unwrap();
+            st.query_map([], |r| r.get::<_, Option<String>>(0))
+                .unwrap()
+                .map(|r| r.unwrap().unwrap_or_default())
+                .collect()
+        };
+        let before = tables(&conn);
+        migrate(&mut conn).unwrap();
+        assert_eq!(tables(&conn), before);
+        assert_eq!(schema_version(&conn).unwrap(), migrations::latest());
+    }
+
+    #[test]
+    fn newer_register_is_refused() {
+        let mut conn = open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", migrations::latest() + 1)
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert_eq!(err.code(), "newer_register");
+        assert!(err.to_string().contains("较新版本"));
+    }
+}
