@@ -1,0 +1,4 @@
+//! Integration tests of the core and the `baoxue` CLI, built as one test binary.
+
+mod foundation;
+mod util;
