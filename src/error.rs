@@ -30,6 +30,8 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("{0}")]
     Other(String),
+    #[error("{0}")]
+    File(#[from] crate::import::FileError),
 }
 
 impl Error {
@@ -46,6 +48,7 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::Json(_) => "json",
             Error::Other(_) => "other",
+            Error::File(e) => e.code(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod hlc;
 pub mod households;
 pub mod idnum;
+pub mod import;
 pub mod paths;
 pub mod register;
 pub mod schools;

@@ -2,3 +2,7 @@
 
 mod foundation;
 mod util;
+
+mod import_files;
+mod import_roll;
+mod import_util;

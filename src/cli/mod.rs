@@ -3,6 +3,7 @@
 //! non-zero exit code. Only this layer reads the clock and the environment.
 
 mod household;
+mod import;
 mod site;
 
 use anyhow::Result;
@@ -49,6 +50,12 @@ pub enum Command {
     Settings(site::SettingsCmd),
     /// 代码表
     Codes,
+    /// 导入花名册、学户册
+    #[command(subcommand)]
+    Import(import::ImportCmd),
+    /// 性能基准（导入与 calamine 读取对比）
+    #[command(subcommand)]
+    Bench(import::BenchCmd),
 }
 
 /// Everything a command needs from the outside world.
@@ -117,6 +124,8 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
             Ok(0)
         }
         Command::Settings(c) => site::settings(c, ctx),
+        Command::Import(c) => import::run(c, ctx),
+        Command::Bench(c) => import::bench(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

@@ -166,6 +166,23 @@ pub const MIGRATIONS: &[&str] = &[
             hash TEXT NOT NULL
         );"
     ),
+    // 2 (import): which children each roll-sheet import contained, so the next sheet of the same
+    // school can list the pupils missing from it. Local bookkeeping: these rows never travel.
+    "CREATE TABLE roll_import_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        school_code TEXT NOT NULL,
+        term TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        rows INTEGER NOT NULL
+    );
+    CREATE INDEX roll_import_runs_school ON roll_import_runs(school_code, id);
+    CREATE TABLE roll_import_children (
+        run_id INTEGER NOT NULL REFERENCES roll_import_runs(id),
+        child_id TEXT NOT NULL,
+        PRIMARY KEY (run_id, child_id)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.

@@ -11,6 +11,7 @@ pub mod guardians;
 pub mod households;
 pub mod migrations;
 pub mod record;
+pub mod roll_imports;
 pub mod schools;
 pub mod settings;
 pub mod site;

@@ -1,0 +1,159 @@
+//! Importing clerks' spreadsheets into the register: school roll sheets (学籍花名册) and village
+//! household rosters (学户册), from .xlsx/.xlsm/.xls/.ods/.csv.
+//!
+//! The reusable parts, for every importer (department lists too):
+//! - [`source`]: reading any supported file row by row (streamed for .xlsx);
+//! - [`header`]: a synonym table per field ([`header::Schema`]) and header finding, two-row
+//!   merged headers included;
+//! - [`value`]: parsing cells (IDs, dates, grades, sex, flags, phones);
+//! - [`scan`]: the row loop (blank/footer rows skipped) and [`pipeline`], which parses on one
+//!   thread while the caller writes on another;
+//! - [`report`]: the report and its JSON; [`errors_out`]: refused rows back to an .xlsx.
+//!
+//! Importers: [`roll`] and [`households`]. Each writes everything in one `Writer` transaction:
+//! all or nothing; a dry run is the same work rolled back.
+
+pub mod errors_out;
+pub mod header;
+pub mod report;
+pub mod roll;
+pub mod sample;
+pub mod scan;
+pub mod source;
+pub mod value;
+
+pub use report::{MissingPupil, Report, RowIssue};
+pub use source::FileError;
+
+use header::{HeaderMap, Schema};
+use scan::DataRow;
+use source::{Flow, SheetInfo};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Progress of an import: data rows done, and an estimate of the total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u64,
+    pub total_estimate: u64,
+}
+
+/// How the caller follows and stops an import. The progress callback may set the cancel flag;
+/// a cancelled import writes nothing.
+#[derive(Default)]
+pub struct Control<'a> {
+    pub progress: Option<&'a mut dyn FnMut(Progress)>,
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl Control<'_> {
+    pub fn report(&mut self, done: u64, total_estimate: u64) {
+        if let Some(p) = self.progress.as_mut() {
+            p(Progress {
+                done,
+                total_estimate: total_estimate.max(done),
+            });
+        }
+    }
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .map(|c| c.load(Ordering::Relaxed))
+            .unwrap_or(false)
+    }
+}
+
+/// A refused row with its cells, for the errors-out file.
+#[derive(Debug, Clone)]
+pub struct RefusedRow {
+    pub row: u32,
+    pub cells: Vec<String>,
+    pub reason: String,
+}
+
+/// What an import returns: the report, and what the errors-out file needs.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub report: Report,
+    /// Column names of the sheet (combined for two-row headers).
+    pub header_labels: Vec<String>,
+    pub refused_rows: Vec<RefusedRow>,
+}
+
+/// Events from the parsing thread.
+pub enum Event<P> {
+    Header(SheetInfo, HeaderMap),
+    Rows(Vec<P>),
+}
+
+const BATCH: usize = 512;
+
+/// Reads and parses `path` on a second thread (`parse` turns each data row into a `P`) while
+/// `consume` handles the events on this one. Parsing never touches the register; writing never
+/// waits for the file. If `consume` fails or the cancel flag is set, reading stops.
+pub fn pipeline<P: Send>(
+    path: &Path,
+    sheet: Option<&str>,
+    schema: &Schema,
+    cancel: Option<&AtomicBool>,
+    mut parse: impl FnMut(&DataRow<'_, '_>) -> P + Send,
+    mut consume: impl FnMut(Event<P>) -> crate::Result<()>,
+) -> crate::Result<scan::ScanStats> {
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Event<P>>(8);
+    std::thread::scope(|s| {
+        let stop = &stop;
+        let reader = s.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let header_tx = tx.clone();
+            let stats = scan::scan(
+                path,
+                sheet,
+                schema,
+                &mut |info, map| {
+                    header_tx
+                        .send(Event::Header(info.clone(), map.clone()))
+                        .map_err(|_| FileError::Cancelled)
+                },
+                &mut |row| {
+                    if stop.load(Ordering::Relaxed)
+                        || cancel.map(|c| c.load(Ordering::Relaxed)).unwrap_or(false)
+                    {
+                        return Ok(Flow::Stop);
+                    }
+                    batch.push(parse(row));
+                    if batch.len() >= BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if tx.send(Event::Rows(full)).is_err() {
+                            return Ok(Flow::Stop);
+                        }
+                    }
+                    Ok(Flow::Continue)
+                },
+            );
+            if !batch.is_empty() && stats.is_ok() {
+                let _ = tx.send(Event::Rows(batch));
+            }
+            stats
+        });
+        let mut failed = None;
+        for ev in rx.iter() {
+            if failed.is_some() {
+                continue;
+            }
+            if let Err(e) = consume(ev) {
+                stop.store(true, Ordering::Relaxed);
+                failed = Some(e);
+            }
+        }
+        let stats = reader
+            .join()
+            .map_err(|_| crate::Error::Other("读取文件的线程意外中止".into()))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if cancel.map(|c| c.load(Ordering::Relaxed)).unwrap_or(false) {
+            return Err(FileError::Cancelled.into());
+        }
+        Ok(stats?)
+    })
+}

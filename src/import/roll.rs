@@ -1,0 +1,993 @@
+//! Roll-sheet import (学籍花名册) for one school and one term: upserts each pupil (keyed by ID
+//! number, else by 全国学籍号), their enrolment at the school, guardians and flags, in one
+//! transaction. Importing the same file again changes nothing. Pupils on the school's previous
+//! sheet who are missing from this one are listed, never deleted.
+
+use super::header::{Field, Schema};
+use super::report::{MissingPupil, RowIssue};
+use super::scan::DataRow;
+use super::value::{self, CellProblem};
+use super::{pipeline, Control, Event, Outcome, RefusedRow};
+use crate::codes;
+use crate::domain::{Child, Enrolment, Guardian};
+use crate::error::{Error, Result};
+use crate::households::check_person;
+use crate::idnum::{self, mask_id, StudentNo};
+use crate::register::{Actor, Register, Writer};
+use crate::store;
+use chrono::Datelike;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The roll sheet's fields and every name they go by.
+pub const ROLL_FIELDS: &[Field] = &[
+    Field {
+        key: "name",
+        label: "姓名",
+        synonyms: &["学生姓名", "儿童姓名", "学生名字"],
+    },
+    Field {
+        key: "sex",
+        label: "性别",
+        synonyms: &["学生性别"],
+    },
+    Field {
+        key: "birth_date",
+        label: "出生日期",
+        synonyms: &["出生年月", "出生年月日", "生日", "出生时间"],
+    },
+    Field {
+        key: "id_number",
+        label: "身份证号",
+        synonyms: &[
+            "身份证件号",
+            "身份证件号码",
+            "证件号码",
+            "证件号",
+            "身份证号码",
+            "公民身份号码",
+            "公民身份证号",
+            "学生身份证号",
+            "身份证",
+        ],
+    },
+    Field {
+        key: "student_no",
+        label: "全国学籍号",
+        synonyms: &[
+            "学籍号",
+            "学籍编号",
+            "国网学籍号",
+            "学籍号码",
+            "全国学籍号码",
+        ],
+    },
+    Field {
+        key: "grade",
+        label: "年级",
+        synonyms: &["所在年级", "就读年级", "现年级", "现就读年级"],
+    },
+    Field {
+        key: "class_name",
+        label: "班级",
+        synonyms: &["所在班级", "班别", "班级名称", "班"],
+    },
+    Field {
+        key: "entry_date",
+        label: "入学日期",
+        synonyms: &["入学年月", "入学时间", "入校时间"],
+    },
+    Field {
+        key: "status",
+        label: "学籍状态",
+        synonyms: &["在校状态", "就读状态", "学生状态"],
+    },
+    Field {
+        key: "hukou_place",
+        label: "户籍所在地",
+        synonyms: &["户口所在地", "户籍地", "户籍地址", "户口地址"],
+    },
+    Field {
+        key: "residence",
+        label: "现住址",
+        synonyms: &[
+            "家庭住址",
+            "居住地址",
+            "家庭地址",
+            "住址",
+            "现居住地址",
+            "家庭现住址",
+        ],
+    },
+    Field {
+        key: "guardian_name",
+        label: "监护人姓名",
+        synonyms: &[
+            "监护人",
+            "家长姓名",
+            "监护人1姓名",
+            "第一监护人姓名",
+            "监护人一姓名",
+        ],
+    },
+    Field {
+        key: "guardian_relation",
+        label: "监护人关系",
+        synonyms: &[
+            "与学生关系",
+            "监护人与学生关系",
+            "关系",
+            "家长关系",
+            "监护人1关系",
+            "与本人关系",
+            "监护人与本人关系",
+        ],
+    },
+    Field {
+        key: "guardian_phone",
+        label: "监护人电话",
+        synonyms: &[
+            "联系电话",
+            "监护人联系电话",
+            "家长电话",
+            "家长联系电话",
+            "手机号码",
+            "联系方式",
+            "监护人手机",
+            "监护人1电话",
+            "监护人手机号",
+            "家长手机",
+        ],
+    },
+    Field {
+        key: "guardian2_name",
+        label: "监护人2姓名",
+        synonyms: &["第二监护人姓名", "监护人二姓名"],
+    },
+    Field {
+        key: "guardian2_relation",
+        label: "监护人2关系",
+        synonyms: &["第二监护人关系", "监护人二关系"],
+    },
+    Field {
+        key: "guardian2_phone",
+        label: "监护人2电话",
+        synonyms: &["第二监护人电话", "监护人二电话", "监护人2联系电话"],
+    },
+    Field {
+        key: "left_behind",
+        label: "是否留守儿童",
+        synonyms: &["留守儿童", "是否留守"],
+    },
+    Field {
+        key: "migrant",
+        label: "是否进城务工人员随迁子女",
+        synonyms: &[
+            "随迁子女",
+            "是否随迁子女",
+            "进城务工人员随迁子女",
+            "是否随迁",
+        ],
+    },
+    Field {
+        key: "orphan",
+        label: "是否孤儿",
+        synonyms: &["孤儿"],
+    },
+    Field {
+        key: "unsupported",
+        label: "是否事实无人抚养儿童",
+        synonyms: &["事实无人抚养", "事实无人抚养儿童", "是否事实无人抚养"],
+    },
+    Field {
+        key: "parent_in_prison",
+        label: "是否服刑人员未成年子女",
+        synonyms: &["服刑人员未成年子女"],
+    },
+    Field {
+        key: "in_difficulty",
+        label: "是否困境儿童",
+        synonyms: &["困境儿童"],
+    },
+    Field {
+        key: "disabled",
+        label: "是否残疾",
+        synonyms: &["残疾", "是否残疾儿童", "是否残疾学生"],
+    },
+    Field {
+        key: "disability_type",
+        label: "残疾类别",
+        synonyms: &["残疾类型", "残疾种类"],
+    },
+    Field {
+        key: "disability_grade",
+        label: "残疾等级",
+        synonyms: &["残疾级别"],
+    },
+    Field {
+        key: "note",
+        label: "备注",
+        synonyms: &["说明"],
+    },
+];
+
+/// The roll sheet's schema: a header needs 姓名 and 身份证号 or 全国学籍号.
+pub const ROLL_SCHEMA: Schema = Schema {
+    fields: ROLL_FIELDS,
+    ignored: &[
+        "序号",
+        "编号",
+        "学号",
+        "民族",
+        "身份证件类型",
+        "证件类型",
+        "国籍",
+        "国籍/地区",
+        "港澳台侨外",
+        "政治面貌",
+        "健康状况",
+        "血型",
+    ],
+    required: &[&["name"], &["id_number", "student_no"]],
+};
+
+/// Flag fields and the `child_flags` code each sets.
+pub const FLAG_FIELDS: &[(&str, &str)] = &[
+    ("left_behind", "left_behind"),
+    ("migrant", "migrant"),
+    ("orphan", "orphan"),
+    ("unsupported", "unsupported"),
+    ("parent_in_prison", "parent_in_prison"),
+    ("in_difficulty", "in_difficulty"),
+];
+
+/// One roll-sheet import's settings.
+#[derive(Debug, Clone)]
+pub struct RollImport {
+    pub school: String,
+    /// `2026秋` / `2027春`; default: the term of `actor.now`.
+    pub term: Option<String>,
+    pub sheet: Option<String>,
+    pub dry_run: bool,
+}
+
+/// The term a date falls in: September-January → that autumn, February-August → spring.
+pub fn term_of(date: chrono::NaiveDate) -> String {
+    match date.month() {
+        9..=12 => format!("{}秋", date.year()),
+        1 => format!("{}秋", date.year() - 1),
+        _ => format!("{}春", date.year()),
+    }
+}
+
+/// Checks a term written as `2026秋` / `2027春` (also `2026年秋季`).
+pub fn check_term(raw: &str) -> Result<String> {
+    let s: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '年' | '季' | '学' | '期'))
+        .collect();
+    let ok = s.chars().count() == 5
+        && s.chars().take(4).all(|c| c.is_ascii_digit())
+        && (s.ends_with('秋') || s.ends_with('春'));
+    if ok {
+        Ok(s)
+    } else {
+        Err(Error::invalid(
+            "学期",
+            format!("“{raw}”应写成 2026秋 或 2027春"),
+        ))
+    }
+}
+
+/// A guardian as read from a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowGuardian {
+    pub name: String,
+    pub relation: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// One roll row after checking.
+#[derive(Debug, Clone)]
+pub struct RollRow {
+    pub row: u32,
+    pub name: String,
+    pub sex: Option<String>,
+    pub birth_date: String,
+    pub id_number: Option<String>,
+    pub id_key: Option<String>,
+    pub student_no: Option<String>,
+    pub grade: Option<i64>,
+    pub class_name: Option<String>,
+    pub entry_date: Option<String>,
+    pub status: String,
+    pub hukou_place: Option<String>,
+    pub residence: Option<String>,
+    pub note: Option<String>,
+    pub guardians: Vec<RowGuardian>,
+    /// `(child_flags code, set?)` for each flag column with a value.
+    pub flags: Vec<(&'static str, bool)>,
+    /// `Some(None)`: the sheet says the pupil has no disability.
+    pub disability_type: Option<Option<String>>,
+    pub disability_grade: Option<String>,
+    pub warnings: Vec<RowIssue>,
+}
+
+/// A parsed row: checked, or refused with its cells.
+pub enum Parsed {
+    Ok(Box<RollRow>),
+    Refused(RowIssue, Vec<String>),
+}
+
+fn problem(row: &DataRow<'_, '_>, key: &str, p: CellProblem) -> RowIssue {
+    RowIssue {
+        row: row.row,
+        column: row.column_name(key),
+        code: p.code.to_string(),
+        message: p.message,
+    }
+}
+
+/// Turns the row's disability text into a code: 视力 / 视力残疾 / 无.
+pub fn disability_code(raw: &str) -> std::result::Result<Option<String>, CellProblem> {
+    let s = raw.trim();
+    if matches!(s, "" | "无" | "否" | "0" | "-" | "/" | "非残疾") {
+        return Ok(None);
+    }
+    let stem = s.trim_end_matches("残疾");
+    codes::lookup(&codes::codes().disability_types, stem)
+        .map(|c| Some(c.code.clone()))
+        .ok_or_else(|| {
+            CellProblem::new(
+                "disability_type",
+                format!(
+                    "残疾类别“{s}”无法识别，请填 视力 听力 言语 肢体 智力 精神 多重 之一，或填 无"
+                ),
+            )
+        })
+}
+
+/// Checks one data row. Duplicates within the file are checked by the caller.
+pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue> {
+    let err = |key: &str, p: CellProblem| problem(row, key, p);
+    let name = value::name(row.get("name")).ok_or_else(|| {
+        err(
+            "name",
+            CellProblem::new("name_empty", "姓名为空，请填写学生姓名"),
+        )
+    })?;
+    let id = value::id_text(row.get("id_number")).map_err(|p| err("id_number", p))?;
+    let student_no =
+        value::text(row.get("student_no")).map(|s| idnum::normalize(&s).to_uppercase());
+    let mut warnings = Vec::new();
+    if let Some(no) = &student_no {
+        match StudentNo::parse(no) {
+            Ok(parsed) => {
+                if let (Some(inner), Some(typed)) = (parsed.id_number(), id.as_deref()) {
+                    if idnum::IdNumber::parse(typed)
+                        .map(|t| &t != inner)
+                        .unwrap_or(false)
+                    {
+                        warnings.push(RowIssue {
+                            row: row.row,
+                            column: row.column_name("student_no"),
+                            code: "student_no_id_mismatch".into(),
+                            message: "G字头学籍号中的身份证号与身份证号列不一致，请核对".into(),
+                        });
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(err(
+                    "student_no",
+                    CellProblem::new("student_no", format!("{e}，请核对全国学籍号")),
+                ));
+            }
+        }
+    }
+    if id.is_none() && student_no.is_none() {
+        return Err(RowIssue {
+            row: row.row,
+            column: row.column_name("id_number"),
+            code: "no_key".into(),
+            message: "身份证号和全国学籍号都为空，无法确认是哪个学生：请至少填写其中一项".into(),
+        });
+    }
+    let birth = value::date_text(row.get("birth_date")).map_err(|p| err("birth_date", p))?;
+    let sex = value::sex(row.get("sex")).map_err(|p| err("sex", p))?;
+    let person = check_person(&name, id.as_deref(), birth.as_deref(), sex.as_deref()).map_err(
+        |e| match e {
+            Error::Id(ie) => err("id_number", value::id_problem(&ie)),
+            Error::Invalid { field, message } => {
+                let (key, code) = match field.as_str() {
+                    "出生日期" => ("birth_date", "birth_date"),
+                    "性别" => ("sex", "sex"),
+                    _ => ("name", "name_empty"),
+                };
+                err(key, CellProblem::new(code, message))
+            }
+            other => err("name", CellProblem::new("invalid", other.to_string())),
+        },
+    )?;
+    for w in &person.warnings {
+        let key = if w.contains("性别") {
+            "sex"
+        } else {
+            "birth_date"
+        };
+        warnings.push(RowIssue {
+            row: row.row,
+            column: row.column_name(key),
+            code: "id_mismatch".into(),
+            message: w.clone(),
+        });
+    }
+    let grade = value::grade(row.get("grade")).map_err(|p| err("grade", p))?;
+    let entry_date = value::date_text(row.get("entry_date")).map_err(|p| err("entry_date", p))?;
+    let status = match value::text(row.get("status")) {
+        None => "studying".to_string(),
+        Some(s) => codes::lookup(&codes::codes().enrolment_statuses, &s)
+            .map(|c| c.code.clone())
+            .ok_or_else(|| {
+                err(
+                    "status",
+                    CellProblem::new("status", format!("学籍状态“{s}”无法识别，请填 在读、转出、休学、延缓入学、毕业、死亡 或 辍学")),
+                )
+            })?,
+    };
+    let mut flags = Vec::new();
+    for (key, code) in FLAG_FIELDS {
+        if let Some(b) = value::flag(row.get(key)).map_err(|p| err(key, p))? {
+            flags.push((*code, b));
+        }
+    }
+    let disabled = value::flag(row.get("disabled")).map_err(|p| err("disabled", p))?;
+    let disability_type = match value::text(row.get("disability_type")) {
+        Some(t) => Some(disability_code(&t).map_err(|p| err("disability_type", p))?),
+        None if disabled == Some(false) => Some(None),
+        None => None,
+    };
+    if disabled == Some(true) && disability_type.is_none() {
+        warnings.push(RowIssue {
+            row: row.row,
+            column: row.column_name("disability_type"),
+            code: "disability_type_missing".into(),
+            message: "标为残疾但未填残疾类别，请补填（视力 听力 言语 肢体 智力 精神 多重）".into(),
+        });
+    }
+    let mut guardians = Vec::new();
+    for (n, r, p) in [
+        ("guardian_name", "guardian_relation", "guardian_phone"),
+        ("guardian2_name", "guardian2_relation", "guardian2_phone"),
+    ] {
+        let Some(gname) = value::name(row.get(n)) else {
+            continue;
+        };
+        let (phone, phone_warning) = value::phone(row.get(p));
+        if let Some(m) = phone_warning {
+            warnings.push(RowIssue {
+                row: row.row,
+                column: row.column_name(p),
+                code: "phone".into(),
+                message: m,
+            });
+        }
+        guardians.push(RowGuardian {
+            name: gname,
+            relation: value::text(row.get(r)),
+            phone,
+        });
+    }
+    let id_number = person.id_number;
+    let id_key = idnum::link_key(id_number.as_deref(), student_no.as_deref());
+    Ok(RollRow {
+        row: row.row,
+        name: person.name,
+        sex: person.sex.map(|s| s.as_str().to_string()),
+        birth_date: person.birth_date.to_string(),
+        id_number,
+        id_key,
+        student_no,
+        grade,
+        class_name: value::text(row.get("class_name")),
+        entry_date,
+        status,
+        hukou_place: value::text(row.get("hukou_place")),
+        residence: value::text(row.get("residence")),
+        note: value::text(row.get("note")),
+        guardians,
+        flags,
+        disability_type,
+        disability_grade: value::text(row.get("disability_grade")),
+        warnings,
+    })
+}
+
+/// Refuses later rows of a pupil already on the sheet (the first row wins).
+#[derive(Default)]
+pub struct Duplicates {
+    by_key: HashMap<String, u32>,
+    by_student_no: HashMap<String, u32>,
+}
+
+impl Duplicates {
+    /// `Some(first row)` when this pupil was already seen.
+    pub fn check(
+        &mut self,
+        row: u32,
+        id_key: Option<&str>,
+        student_no: Option<&str>,
+    ) -> Option<(u32, &'static str)> {
+        if let Some(k) = id_key {
+            if let Some(first) = self.by_key.get(k) {
+                return Some((*first, "身份证号"));
+            }
+        }
+        if let Some(s) = student_no {
+            if let Some(first) = self.by_student_no.get(s) {
+                return Some((*first, "全国学籍号"));
+            }
+        }
+        if let Some(k) = id_key {
+            self.by_key.insert(k.to_string(), row);
+        }
+        if let Some(s) = student_no {
+            self.by_student_no.insert(s.to_string(), row);
+        }
+        None
+    }
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+impl Change {
+    fn merge(self, other: Change) -> Change {
+        match (self, other) {
+            (Change::Inserted, _) | (_, Change::Inserted) => Change::Inserted,
+            (Change::Updated, _) | (_, Change::Updated) => Change::Updated,
+            _ => Change::Unchanged,
+        }
+    }
+}
+
+fn set_if<T: PartialEq + Clone>(
+    target: &mut T,
+    value: &T,
+    name: &'static str,
+    changed: &mut Vec<&'static str>,
+) {
+    if target != value {
+        *target = value.clone();
+        changed.push(name);
+    }
+}
+
+/// Finds the child a row is about: by ID key, else by 学籍号.
+pub fn find_child(
+    w: &Writer<'_>,
+    id_key: Option<&str>,
+    student_no: Option<&str>,
+) -> Result<Option<Child>> {
+    if let Some(k) = id_key {
+        if let Some(c) = store::children::list_by_id_key(w.conn(), k)?
+            .into_iter()
+            .next()
+        {
+            return Ok(Some(c));
+        }
+    }
+    if let Some(s) = student_no {
+        if let Some(c) = store::children::list_by_student_no(w.conn(), s)?
+            .into_iter()
+            .next()
+        {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+/// An empty child record with fresh meta, for the importer to fill.
+pub fn new_child(meta: crate::domain::Meta) -> Child {
+    Child {
+        meta,
+        household_id: None,
+        name: String::new(),
+        sex: None,
+        birth_date: None,
+        id_number: None,
+        id_key: None,
+        student_no: None,
+        village_code: None,
+        hukou_place: None,
+        residence: None,
+        flags: Vec::new(),
+        disability_type: None,
+        disability_grade: None,
+        life_status: "normal".into(),
+        life_status_detail: None,
+        note: None,
+    }
+}
+
+/// Writes a child (new: its meta is already fresh; or changed) with its audit row.
+pub fn save_child(
+    w: &mut Writer<'_>,
+    old: Option<&Child>,
+    mut child: Child,
+    changed: &[&'static str],
+) -> Result<(Child, Change)> {
+    match old {
+        None => {
+            store::children::put(w.conn(), &child)?;
+            w.audit("children", &child.meta.id, "insert", changed)?;
+            Ok((child, Change::Inserted))
+        }
+        Some(_) if changed.is_empty() => Ok((child, Change::Unchanged)),
+        Some(o) => {
+            child.meta = w.next_meta(&o.meta);
+            store::children::put(w.conn(), &child)?;
+            w.audit("children", &child.meta.id, "update", changed)?;
+            Ok((child, Change::Updated))
+        }
+    }
+}
+
+/// Upserts a row's guardians (matched by name; others are kept).
+pub fn save_guardians(
+    w: &mut Writer<'_>,
+    child_id: &str,
+    wanted: &[RowGuardian],
+    child_is_new: bool,
+) -> Result<Change> {
+    if wanted.is_empty() {
+        return Ok(Change::Unchanged);
+    }
+    let existing = if child_is_new {
+        Vec::new()
+    } else {
+        store::guardians::list_by_child(w.conn(), child_id)?
+    };
+    let mut result = Change::Unchanged;
+    for g in wanted {
+        match existing.iter().find(|e| e.name == g.name) {
+            Some(e) => {
+                let mut next = e.clone();
+                let mut changed = Vec::new();
+                if g.relation.is_some() {
+                    set_if(&mut next.relation, &g.relation, "relation", &mut changed);
+                }
+                if g.phone.is_some() {
+                    set_if(&mut next.phone, &g.phone, "phone", &mut changed);
+                }
+                if !changed.is_empty() {
+                    next.meta = w.next_meta(&e.meta);
+                    store::guardians::put(w.conn(), &next)?;
+                    w.audit("guardians", &next.meta.id, "update", &changed)?;
+                    result = result.merge(Change::Updated);
+                }
+            }
+            None => {
+                let guardian = Guardian {
+                    meta: w.new_meta(),
+                    child_id: child_id.to_string(),
+                    name: g.name.clone(),
+                    relation: g.relation.clone(),
+                    phone: g.phone.clone(),
+                };
+                store::guardians::put(w.conn(), &guardian)?;
+                w.audit(
+                    "guardians",
+                    &guardian.meta.id,
+                    "insert",
+                    &["name", "relation", "phone"],
+                )?;
+                result = result.merge(Change::Updated);
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn upsert_row(
+    w: &mut Writer<'_>,
+    school: &str,
+    term: &str,
+    r: &RollRow,
+) -> Result<(String, Change)> {
+    let old = find_child(w, r.id_key.as_deref(), r.student_no.as_deref())?;
+    let mut child = match &old {
+        Some(c) => c.clone(),
+        None => new_child(w.new_meta()),
+    };
+    let mut changed = Vec::new();
+    set_if(&mut child.name, &r.name, "name", &mut changed);
+    if r.sex.is_some() {
+        set_if(&mut child.sex, &r.sex, "sex", &mut changed);
+    }
+    set_if(
+        &mut child.birth_date,
+        &Some(r.birth_date.clone()),
+        "birth_date",
+        &mut changed,
+    );
+    if r.id_number.is_some() {
+        set_if(
+            &mut child.id_number,
+            &r.id_number,
+            "id_number",
+            &mut changed,
+        );
+    }
+    if r.student_no.is_some() {
+        set_if(
+            &mut child.student_no,
+            &r.student_no,
+            "student_no",
+            &mut changed,
+        );
+    }
+    let key = idnum::link_key(child.id_number.as_deref(), child.student_no.as_deref());
+    set_if(&mut child.id_key, &key, "id_key", &mut changed);
+    if r.hukou_place.is_some() {
+        set_if(
+            &mut child.hukou_place,
+            &r.hukou_place,
+            "hukou_place",
+            &mut changed,
+        );
+    }
+    if r.residence.is_some() {
+        set_if(
+            &mut child.residence,
+            &r.residence,
+            "residence",
+            &mut changed,
+        );
+    }
+    let mut flags = child.flags.clone();
+    for (code, on) in &r.flags {
+        let has = flags.iter().any(|f| f == code);
+        if *on && !has {
+            flags.push(code.to_string());
+        } else if !on && has {
+            flags.retain(|f| f != code);
+        }
+    }
+    set_if(&mut child.flags, &flags, "flags", &mut changed);
+    if let Some(t) = &r.disability_type {
+        set_if(
+            &mut child.disability_type,
+            t,
+            "disability_type",
+            &mut changed,
+        );
+    }
+    if r.disability_grade.is_some() {
+        set_if(
+            &mut child.disability_grade,
+            &r.disability_grade,
+            "disability_grade",
+            &mut changed,
+        );
+    }
+    let (child, change) = save_child(w, old.as_ref(), child, &changed)?;
+    let is_new = change == Change::Inserted;
+
+    // The enrolment at this school (one per child and school, updated each term).
+    let old_enrolment = if is_new {
+        None
+    } else {
+        store::enrolments::list_by_child(w.conn(), &child.meta.id)?
+            .into_iter()
+            .find(|e| e.school_code == school)
+    };
+    let mut e = old_enrolment.clone().unwrap_or_else(|| Enrolment {
+        meta: w.new_meta(),
+        child_id: child.meta.id.clone(),
+        school_code: school.to_string(),
+        student_no: None,
+        grade: None,
+        class_name: None,
+        entry_date: None,
+        status: String::new(),
+        status_date: None,
+        term: None,
+        note: None,
+    });
+    let mut ech = Vec::new();
+    if r.student_no.is_some() {
+        set_if(&mut e.student_no, &r.student_no, "student_no", &mut ech);
+    }
+    if r.grade.is_some() {
+        set_if(&mut e.grade, &r.grade, "grade", &mut ech);
+    }
+    if r.class_name.is_some() {
+        set_if(&mut e.class_name, &r.class_name, "class_name", &mut ech);
+    }
+    if r.entry_date.is_some() {
+        set_if(&mut e.entry_date, &r.entry_date, "entry_date", &mut ech);
+    }
+    set_if(&mut e.status, &r.status, "status", &mut ech);
+    set_if(&mut e.term, &Some(term.to_string()), "term", &mut ech);
+    if r.note.is_some() {
+        set_if(&mut e.note, &r.note, "note", &mut ech);
+    }
+    let echange = match &old_enrolment {
+        None => {
+            store::enrolments::put(w.conn(), &e)?;
+            w.audit("enrolments", &e.meta.id, "insert", &ech)?;
+            Change::Updated
+        }
+        Some(_) if ech.is_empty() => Change::Unchanged,
+        Some(o) => {
+            e.meta = w.next_meta(&o.meta);
+            store::enrolments::put(w.conn(), &e)?;
+            w.audit("enrolments", &e.meta.id, "update", &ech)?;
+            Change::Updated
+        }
+    };
+    let gchange = save_guardians(w, &child.meta.id, &r.guardians, is_new)?;
+    Ok((child.meta.id, change.merge(echange).merge(gchange)))
+}
+
+/// The school's pupils on its previous sheet who are not on this one.
+fn missing_since_last(w: &Writer<'_>, school: &str, run_id: i64) -> Result<Vec<MissingPupil>> {
+    let Some((prev, prev_term)) = store::roll_imports::get_previous_run(w.conn(), school, run_id)?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for child_id in store::roll_imports::list_missing(w.conn(), prev, run_id)? {
+        let Some(child) = store::children::get(w.conn(), &child_id)? else {
+            continue;
+        };
+        let enrolment = store::enrolments::list_by_child(w.conn(), &child_id)?
+            .into_iter()
+            .find(|e| e.school_code == school);
+        out.push(MissingPupil {
+            child_id,
+            name: child.name,
+            id_number: child.id_number.as_deref().map(mask_id),
+            student_no: child.student_no,
+            grade: enrolment.as_ref().and_then(|e| e.grade),
+            class_name: enrolment.and_then(|e| e.class_name),
+            last_term: prev_term.clone(),
+            note: "不在新花名册上：请核实是离校、转出还是疑似流失".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Imports a roll sheet. Refused rows are in the report; the file itself unreadable (or the
+/// school unknown, or the import cancelled) is an error, with nothing written.
+pub fn import_roll(
+    reg: &mut Register,
+    path: &Path,
+    opts: &RollImport,
+    actor: &Actor,
+    ctl: &mut Control<'_>,
+) -> Result<Outcome> {
+    let school = opts.school.trim().to_string();
+    if store::schools::get_by_code(reg.conn(), &school)?.is_none() {
+        return Err(Error::NotFound {
+            what: "学校".into(),
+            key: format!(
+                "{school}（请先用 `baoxue school add --code {school} …` 登记该校，再导入花名册）"
+            ),
+        });
+    }
+    let term = match &opts.term {
+        Some(t) => check_term(t)?,
+        None => term_of(actor.now.date_naive()),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut w = reg.writer(actor)?;
+    let run_id = store::roll_imports::insert_run(
+        w.conn(),
+        &school,
+        &term,
+        &file_name,
+        &w.now_text(),
+        &actor.operator,
+    )?;
+    let mut out = Outcome::default();
+    out.report.school = Some(school.clone());
+    out.report.term = Some(term.clone());
+    out.report.dry_run = opts.dry_run;
+    let mut total = 0u64;
+    let mut done = 0u64;
+    let mut in_run = 0i64;
+    let mut dups = Duplicates::default();
+    let parse = move |row: &DataRow<'_, '_>| {
+        match parse_row(row) {
+        Ok(r) => match dups.check(r.row, r.id_key.as_deref(), r.student_no.as_deref()) {
+            Some((first, what)) => Parsed::Refused(
+                RowIssue {
+                    row: r.row,
+                    column: row.column_name(if what == "身份证号" { "id_number" } else { "student_no" }),
+                    code: "duplicate".into(),
+                    message: format!("与第{first}行是同一学生（{what}相同），以第{first}行为准；请删除或核对本行"),
+                },
+                row.texts(),
+            ),
+            None => Parsed::Ok(Box::new(r)),
+        },
+        Err(issue) => Parsed::Refused(issue, row.texts()),
+    }
+    };
+    let cancel = ctl.cancel;
+    let stats = pipeline(
+        path,
+        opts.sheet.as_deref(),
+        &ROLL_SCHEMA,
+        cancel,
+        parse,
+        |ev| {
+            match ev {
+                Event::Header(info, map) => {
+                    total = info
+                        .rows_estimate
+                        .saturating_sub(u64::from(map.last_header_row));
+                    out.report.sheet = info.name;
+                    out.report.header_row = map.header_row;
+                    out.report.mapping = map.mapping(&ROLL_SCHEMA);
+                    out.report.unknown_columns = map.unknown.clone();
+                    out.header_labels = map.labels;
+                }
+                Event::Rows(rows) => {
+                    for p in rows {
+                        done += 1;
+                        match p {
+                            Parsed::Refused(issue, cells) => {
+                                out.refused_rows.push(RefusedRow {
+                                    row: issue.row,
+                                    cells,
+                                    reason: issue.message.clone(),
+                                });
+                                out.report.refused.push(issue);
+                            }
+                            Parsed::Ok(r) => {
+                                let (child_id, change) = upsert_row(&mut w, &school, &term, &r)?;
+                                store::roll_imports::insert_child(w.conn(), run_id, &child_id)?;
+                                in_run += 1;
+                                match change {
+                                    Change::Inserted => out.report.inserted += 1,
+                                    Change::Updated => out.report.updated += 1,
+                                    Change::Unchanged => out.report.unchanged += 1,
+                                }
+                                out.report.warnings.extend(r.warnings);
+                            }
+                        }
+                    }
+                    ctl.report(done, total);
+                    if ctl.cancelled() {
+                        return Err(super::FileError::Cancelled.into());
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    out.report.rows_read = stats.data_rows;
+    out.report.skipped_rows = stats.skipped_rows;
+    store::roll_imports::put_run_rows(w.conn(), run_id, in_run)?;
+    out.report.missing_since_last = missing_since_last(&w, &school, run_id)?;
+    if let Some((prev, _)) = store::roll_imports::get_previous_run(w.conn(), &school, run_id)? {
+        store::roll_imports::delete_children_before(w.conn(), &school, prev)?;
+    }
+    ctl.report(done, done);
+    if !opts.dry_run {
+        w.commit()?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,77 @@
+//! SQL of the `roll_import_runs` / `roll_import_children` tables: which children each roll-sheet
+//! import of a school contained (local bookkeeping for "not on the new sheet"; never travels).
+
+use crate::error::Result;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Starts a run; returns its id.
+pub fn insert_run(
+    conn: &Connection,
+    school_code: &str,
+    term: &str,
+    file_name: &str,
+    imported_at: &str,
+    operator: &str,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO roll_import_runs (school_code, term, file_name, imported_at, operator, rows)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+        params![school_code, term, file_name, imported_at, operator],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Records the number of children a run contained.
+pub fn put_run_rows(conn: &Connection, run_id: i64, rows: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE roll_import_runs SET rows = ?2 WHERE id = ?1",
+        params![run_id, rows],
+    )?;
+    Ok(())
+}
+
+/// Adds a child to a run (a child twice is kept once).
+pub fn insert_child(conn: &Connection, run_id: i64, child_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO roll_import_children (run_id, child_id) VALUES (?1, ?2)",
+    )?
+    .execute(params![run_id, child_id])?;
+    Ok(())
+}
+
+/// The latest run of a school before `before_run` (id and term).
+pub fn get_previous_run(
+    conn: &Connection,
+    school_code: &str,
+    before_run: i64,
+) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, term FROM roll_import_runs WHERE school_code = ?1 AND id < ?2
+             ORDER BY id DESC LIMIT 1",
+            params![school_code, before_run],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Children of run `prev` that are not in run `cur`.
+pub fn list_missing(conn: &Connection, prev: i64, cur: i64) -> Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "SELECT child_id FROM roll_import_children WHERE run_id = ?1
+         EXCEPT SELECT child_id FROM roll_import_children WHERE run_id = ?2
+         ORDER BY 1",
+    )?;
+    let rows = st.query_map(params![prev, cur], |r| r.get(0))?;
+    Ok(rows.collect::<Result<Vec<String>, _>>()?)
+}
+
+/// Forgets the children of a school's runs older than `keep_from` (only the last two matter).
+pub fn delete_children_before(conn: &Connection, school_code: &str, keep_from: i64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM roll_import_children WHERE run_id IN
+            (SELECT id FROM roll_import_runs WHERE school_code = ?1 AND id < ?2)",
+        params![school_code, keep_from],
+    )?;
+    Ok(())
+}

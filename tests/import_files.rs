@@ -1,0 +1,1 @@
+//! fixture-based tests come next
