@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::idnum::check_char;
 use crate::register::{Actor, NewSite, Register};
 use crate::store;
+use crate::store::divisions::Division;
 use chrono::{Datelike, NaiveDate};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -88,6 +89,36 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
     };
     let cutoff = NaiveDate::from_ymd_opt(school_year, 8, 31).unwrap_or(today);
     let mut w = reg.writer(actor)?;
+    let county_name = site.name.trim_end_matches("教育局").to_string();
+    store::divisions::put(
+        w.conn(),
+        &Division {
+            code: county.clone(),
+            name: county_name,
+            level: "county".into(),
+        },
+    )?;
+    for (t, (tcode, tname)) in TOWNSHIPS.iter().enumerate() {
+        store::divisions::put(
+            w.conn(),
+            &Division {
+                code: format!("{county}{tcode}"),
+                name: tname.to_string(),
+                level: "township".into(),
+            },
+        )?;
+        for (v, vname) in VILLAGES[t].iter().enumerate() {
+            let code = format!("{county}{tcode}{:03}", 201 + v);
+            store::divisions::put(
+                w.conn(),
+                &Division {
+                    code,
+                    name: vname.to_string(),
+                    level: "village".into(),
+                },
+            )?;
+        }
+    }
 
     // Schools: per township a primary and a junior (城关 a nine-year school instead), plus a
     // special school at the county seat.
@@ -299,7 +330,13 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
                         if let Some(school) = school {
                             let student_no = child.id_number.as_ref().map(|id| format!("G{id}"));
                             child.student_no = student_no.clone();
-                            let entry_year = school_year - (grade - 1) as i32;
+                            // Graduates finished grade 9 in the summer of `grad_year`.
+                            let grad_year = school_year - (age as i32 - 15);
+                            let entry_year = if graduated {
+                                grad_year - 9
+                            } else {
+                                school_year - (grade - 1) as i32
+                            };
                             enrolment = Some(Enrolment {
                                 meta: w.new_meta(),
                                 child_id: child.meta.id.clone(),
@@ -310,8 +347,12 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
                                 entry_date: NaiveDate::from_ymd_opt(entry_year, 9, 1)
                                     .map(|d| d.to_string()),
                                 status: if graduated { "graduated" } else { "studying" }.into(),
-                                status_date: None,
-                                term: Some(format!("{school_year}秋")),
+                                status_date: graduated.then(|| format!("{grad_year}-07-01")),
+                                term: Some(if graduated {
+                                    format!("{grad_year}春")
+                                } else {
+                                    format!("{school_year}秋")
+                                }),
                                 note: None,
                             });
                         }

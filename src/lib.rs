@@ -9,15 +9,18 @@ pub mod codes;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod hlc;
 pub mod households;
 pub mod idnum;
 pub mod import;
+pub mod ledger;
 pub mod paths;
 pub mod register;
 pub mod schools;
 pub mod settings;
 pub mod snapshot;
+pub mod stats;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! Integration tests of the core and the `baoxue` CLI, built as one test binary.
 
 mod foundation;
+mod reports;
 mod util;
 
 mod import_files;

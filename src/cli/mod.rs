@@ -4,6 +4,7 @@
 
 mod household;
 mod import;
+mod report;
 mod site;
 
 use anyhow::Result;
@@ -56,6 +57,13 @@ pub enum Command {
     /// 性能基准（导入与 calamine 读取对比）
     #[command(subcommand)]
     Bench(import::BenchCmd),
+    /// 巩固率、净入学率、辍学率与个案统计
+    Stats(report::StatsArgs),
+    /// 导出台账（Excel）
+    Ledger(report::LedgerArgs),
+    /// 区划名称
+    #[command(subcommand)]
+    Division(report::DivisionCmd),
 }
 
 /// Everything a command needs from the outside world.
@@ -126,6 +134,9 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Settings(c) => site::settings(c, ctx),
         Command::Import(c) => import::run(c, ctx),
         Command::Bench(c) => import::bench(c, ctx),
+        Command::Stats(a) => report::stats(a, ctx),
+        Command::Ledger(a) => report::ledger(a, ctx),
+        Command::Division(c) => report::division(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

@@ -183,6 +183,13 @@ pub const MIGRATIONS: &[&str] = &[
         child_id TEXT NOT NULL,
         PRIMARY KEY (run_id, child_id)
     ) WITHOUT ROWID;",
+    // 3: the county's division list (code → name), local reference data.
+    "CREATE TABLE divisions (
+        code TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        level TEXT NOT NULL CHECK (level IN ('county','township','village'))
+    );
+    CREATE INDEX divisions_name ON divisions(name);",
 ];
 
 /// The schema version this build writes.
