@@ -318,7 +318,10 @@ fn ledgers_read_back_masked_by_default_and_full_when_asked() {
         "2026-11-23",
     ]);
     let rows = read_sheet(&full);
-    let xin = rows.iter().find(|r| r[4].to_string() == "辛").unwrap();
+    let xin = rows
+        .iter()
+        .find(|r| r[4] == Data::String("辛".into()))
+        .unwrap();
     let expected = id_number("410499", "20200831", 25);
     assert_eq!(xin[7], Data::String(expected));
     let conn = rusqlite::Connection::open(&r.db).unwrap();
@@ -351,7 +354,7 @@ fn dropout_ledger_lists_every_persuasion_attempt_and_csv_has_a_bom() {
     assert!(rows.len() > 3);
     let attempts_col = rows[2]
         .iter()
-        .position(|c| c.to_string() == "劝返记录")
+        .position(|c| *c == Data::String("劝返记录".into()))
         .unwrap();
     assert!(rows[3..]
         .iter()
