@@ -5,6 +5,7 @@
 //! write path: transaction + version stamps + audit) → feature modules (`households`, `demo`,
 //! `snapshot` …). The CLI (`src/main.rs`, `src/cli/`) and the Tauri shell call the feature modules.
 
+pub mod childfile;
 pub mod codes;
 pub mod demo;
 pub mod domain;

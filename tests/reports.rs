@@ -371,3 +371,47 @@ fn dropout_ledger_lists_every_persuasion_attempt_and_csv_has_a_bom() {
         .status
         .success());
 }
+
+#[test]
+fn one_child_file_shows_linked_records_and_the_case_timeline_masked() {
+    let r = TempRegister::new();
+    r.ok(&["demo"]);
+    let conn = rusqlite::Connection::open(&r.db).unwrap();
+    let (child_id, id_number): (String, String) = conn
+        .query_row(
+            "SELECT c.id, c.id_number FROM cases k JOIN children c ON c.id = k.child_id
+             WHERE c.id_number IS NOT NULL AND k.state = 'returned' LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    // Found by the ID number as well as by the record id.
+    let html = r.path("file.html");
+    r.ok(&[
+        "child",
+        "show",
+        &id_number,
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("一人一档"));
+    assert!(page.contains("@page{size:A4"));
+    assert!(page.contains("劝返中 → 已复学"));
+    assert!(page.contains(&baoxue::idnum::mask_id(&id_number)));
+    assert!(
+        !page.contains(&id_number),
+        "the full ID must not be printed by default"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--json", "child", "show", &child_id])).unwrap();
+    assert_eq!(
+        v["records"][0]["child"]["id_number"],
+        baoxue::idnum::mask_id(&id_number)
+    );
+    assert!(v["cases"][0]["events"].as_array().unwrap().len() >= 3);
+    assert!(!r
+        .run(&["child", "show", "410499200001010000"])
+        .status
+        .success());
+}

@@ -2,6 +2,7 @@
 //! global options (`--db`, `--json`, `--operator`) and turns errors into Chinese messages and a
 //! non-zero exit code. Only this layer reads the clock and the environment.
 
+mod child;
 mod household;
 mod import;
 mod report;
@@ -64,6 +65,9 @@ pub enum Command {
     /// 区划名称
     #[command(subcommand)]
     Division(report::DivisionCmd),
+    /// 一人一档
+    #[command(subcommand)]
+    Child(child::ChildCmd),
 }
 
 /// Everything a command needs from the outside world.
@@ -137,6 +141,7 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Stats(a) => report::stats(a, ctx),
         Command::Ledger(a) => report::ledger(a, ctx),
         Command::Division(c) => report::division(c, ctx),
+        Command::Child(c) => child::run(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

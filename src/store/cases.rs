@@ -81,3 +81,13 @@ pub fn list(conn: &Connection, state: Option<&str>) -> Result<Vec<Case>> {
     let rows = st.query_map([state], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+/// Live cases of one child record.
+pub fn list_by_child(conn: &Connection, child_id: &str) -> Result<Vec<Case>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{} WHERE child_id = ?1 AND deleted = 0 ORDER BY opened_on, id",
+        select()
+    ))?;
+    let rows = st.query_map([child_id], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
