@@ -32,6 +32,9 @@ pub enum Error {
     Other(String),
     #[error("{0}")]
     File(#[from] crate::import::FileError),
+    /// A bundle, key card or trust problem; `code` is stable (see `bundle::codes`).
+    #[error("{message}")]
+    Bundle { code: &'static str, message: String },
 }
 
 impl Error {
@@ -49,6 +52,7 @@ impl Error {
             Error::Json(_) => "json",
             Error::Other(_) => "other",
             Error::File(e) => e.code(),
+            Error::Bundle { code, .. } => code,
         }
     }
 

@@ -5,6 +5,7 @@
 //! write path: transaction + version stamps + audit) → feature modules (`households`, `demo`,
 //! `snapshot` …). The CLI (`src/main.rs`, `src/cli/`) and the Tauri shell call the feature modules.
 
+pub mod bundle;
 pub mod childfile;
 pub mod codes;
 pub mod demo;

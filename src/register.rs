@@ -124,6 +124,7 @@ impl Register {
             },
             None,
         )?;
+        crate::bundle::keys::create_in(&tx, actor.now)?;
         tx.commit()?;
         Ok(site)
     }

@@ -2,6 +2,7 @@
 //! global options (`--db`, `--json`, `--operator`) and turns errors into Chinese messages and a
 //! non-zero exit code. Only this layer reads the clock and the environment.
 
+mod bundle;
 mod child;
 mod household;
 mod import;
@@ -68,6 +69,15 @@ pub enum Command {
     /// 一人一档
     #[command(subcommand)]
     Child(child::ChildCmd),
+    /// 本单位密钥卡与已信任的单位
+    #[command(subcommand)]
+    Site(bundle::SiteCmd),
+    /// 数据包：导出、查看、导入
+    #[command(subcommand)]
+    Bundle(bundle::BundleCmd),
+    /// 数据包合并产生的冲突
+    #[command(subcommand)]
+    Conflicts(bundle::ConflictsCmd),
 }
 
 /// Everything a command needs from the outside world.
@@ -142,6 +152,9 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Ledger(a) => report::ledger(a, ctx),
         Command::Division(c) => report::division(c, ctx),
         Command::Child(c) => child::run(c, ctx),
+        Command::Site(c) => bundle::site(c, ctx),
+        Command::Bundle(c) => bundle::bundle(c, ctx),
+        Command::Conflicts(c) => bundle::conflicts(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

@@ -190,6 +190,102 @@ pub const MIGRATIONS: &[&str] = &[
         level TEXT NOT NULL CHECK (level IN ('county','township','village'))
     );
     CREATE INDEX divisions_name ON divisions(name);",
+    // 4 (bundles, src/bundle/): this site's keys, the sites it trusts, the bundle chains sent and
+    // received, acknowledgements, per-record version vectors and conflict heads. All local
+    // bookkeeping: none of these tables travel, none is in the snapshot.
+    "CREATE TABLE site_keys (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        sign_secret TEXT NOT NULL,
+        age_identity TEXT NOT NULL,
+        sign_public TEXT NOT NULL,
+        age_recipient TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        restored TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE trusted_sites (
+        site_id TEXT PRIMARY KEY NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        region_code TEXT NOT NULL,
+        school_code TEXT,
+        sign_public TEXT NOT NULL,
+        age_recipient TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        card TEXT NOT NULL,
+        trusted_at TEXT NOT NULL,
+        trusted_by TEXT NOT NULL,
+        frozen TEXT
+    );
+    CREATE TABLE bundles_sent (
+        bundle_id TEXT PRIMARY KEY NOT NULL,
+        to_site TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        own_to TEXT,
+        records INTEGER NOT NULL
+    );
+    CREATE INDEX bundles_sent_to ON bundles_sent(to_site, epoch, seq);
+    CREATE TABLE bundles_received (
+        hash TEXT PRIMARY KEY NOT NULL,
+        bundle_id TEXT NOT NULL,
+        from_site TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        prev_hash TEXT,
+        created_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        received_by TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        manifest TEXT NOT NULL,
+        file BLOB,
+        applied INTEGER NOT NULL DEFAULT 0,
+        unchanged INTEGER NOT NULL DEFAULT 0,
+        conflicts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX bundles_received_chain ON bundles_received(from_site, epoch, seq);
+    CREATE INDEX bundles_received_id ON bundles_received(bundle_id);
+    CREATE TABLE bundle_acks (
+        peer_site TEXT PRIMARY KEY NOT NULL,
+        own_to TEXT NOT NULL,
+        bundle_id TEXT NOT NULL
+    );
+    CREATE TABLE record_base (
+        id TEXT PRIMARY KEY NOT NULL,
+        version TEXT NOT NULL,
+        vv TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE record_heads (
+        id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        tbl TEXT NOT NULL,
+        vv TEXT NOT NULL,
+        row TEXT NOT NULL,
+        PRIMARY KEY (id, version)
+    ) WITHOUT ROWID;
+    CREATE TABLE conflict_decisions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tbl TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        kept_version TEXT NOT NULL,
+        new_version TEXT NOT NULL,
+        dropped TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE bundle_decisions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        subject TEXT NOT NULL,
+        action TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

@@ -2,10 +2,14 @@
 //! Functions take `&Connection` so they compose inside one transaction.
 
 pub mod audit;
+pub mod bundle_acks;
+pub mod bundles_received;
+pub mod bundles_sent;
 pub mod case_events;
 pub mod cases;
 pub mod children;
 pub mod clock;
+pub mod decisions;
 pub mod divisions;
 pub mod enrolments;
 pub mod guardians;
@@ -13,10 +17,15 @@ pub mod households;
 pub mod migrations;
 pub mod population;
 pub mod record;
+pub mod record_base;
+pub mod record_heads;
 pub mod roll_imports;
+pub mod rows;
 pub mod schools;
 pub mod settings;
 pub mod site;
+pub mod site_keys;
+pub mod trusted_sites;
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior};

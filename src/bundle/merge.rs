@@ -1,0 +1,556 @@
+//! `baoxue bundle import`: applies a verified bundle in one transaction, all or nothing.
+//!
+//! Each incoming version is compared with what this register holds for the record (the row and
+//! the kept sides of an open conflict, each with its version vector, see `vv`): a version already
+//! known changes nothing; one that supersedes every kept version replaces them; one concurrent
+//! with a kept version makes (or extends) a conflict: the row holds the winner of the total order
+//! and the other sides are kept in full in `record_heads`. The result depends only on the set of
+//! versions received, never on their order. Case events only ever union.
+
+use super::chain::{self, Verdict};
+use super::export::{json_to_value, row_vv};
+use super::keys;
+use super::payload::{Record, TableInfo};
+use super::verify::{UnverifiedBundle, VerifiedBundle};
+use super::vv::{wins_over, Rank, Vv};
+use super::{codes, err};
+use crate::error::Result;
+use crate::hlc::Stamp;
+use crate::register::{Actor, Register};
+use crate::settings::Settings;
+use crate::store::{
+    bundle_acks, bundles_received, bundles_sent, decisions, record_base, record_heads, rows,
+    trusted_sites,
+};
+use rusqlite::types::Value;
+use rusqlite::Connection;
+use serde::Serialize;
+
+/// The JSON report of one bundle (`schemas/bundle-import-report.schema.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub file: String,
+    pub bundle_id: Option<String>,
+    pub from_site: Option<String>,
+    /// `applied`, `already_imported`, `refused` or `held`.
+    pub status: String,
+    pub applied: u64,
+    pub unchanged: u64,
+    pub conflicts: u64,
+    /// The reason code (`bundle::codes`) when refused or held.
+    pub reason: Option<String>,
+    /// The reason in Chinese, for people.
+    pub message: Option<String>,
+    /// Sequence numbers of this site's chain still missing (a gap), after this bundle.
+    pub missing_seqs: Vec<i64>,
+}
+
+impl ImportReport {
+    fn new(file: &str) -> ImportReport {
+        ImportReport {
+            file: file.to_string(),
+            bundle_id: None,
+            from_site: None,
+            status: "refused".into(),
+            applied: 0,
+            unchanged: 0,
+            conflicts: 0,
+            reason: None,
+            message: None,
+            missing_seqs: Vec::new(),
+        }
+    }
+    fn refuse(mut self, e: &crate::Error) -> ImportReport {
+        self.status = "refused".into();
+        self.reason = Some(e.code().to_string());
+        self.message = Some(e.to_string());
+        self
+    }
+}
+
+/// An empty refusal report for a file that could not even be read.
+pub fn refused_report(file: &str) -> ImportReport {
+    ImportReport::new(file)
+}
+
+/// What a clerk decided about a held bundle when it is imported again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Overrides {
+    /// Accept stamps ahead of this register's clock (a recorded decision).
+    pub accept_clock_ahead: bool,
+}
+
+/// Imports one bundle file's bytes. Never returns `Err` for a bad bundle: the report says why.
+pub fn import_bundle(
+    reg: &mut Register,
+    bytes: Vec<u8>,
+    file: &str,
+    actor: &Actor,
+) -> ImportReport {
+    import_with(reg, bytes, file, actor, Overrides::default())
+}
+
+pub fn import_with(
+    reg: &mut Register,
+    bytes: Vec<u8>,
+    file: &str,
+    actor: &Actor,
+    ov: Overrides,
+) -> ImportReport {
+    let report = ImportReport::new(file);
+    match try_import(reg, bytes, report.clone(), actor, ov) {
+        Ok(r) => r,
+        Err((r, e)) => r.refuse(&e),
+    }
+}
+
+type Fail = (ImportReport, crate::Error);
+
+fn try_import(
+    reg: &mut Register,
+    bytes: Vec<u8>,
+    mut report: ImportReport,
+    actor: &Actor,
+    ov: Overrides,
+) -> std::result::Result<ImportReport, Fail> {
+    macro_rules! t {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return Err((report, e.into())),
+            }
+        };
+    }
+    let unverified = t!(UnverifiedBundle::parse(bytes));
+    report.bundle_id = Some(unverified.manifest().bundle_id.clone());
+    report.from_site = Some(unverified.manifest().from_site.id.clone());
+    let me = t!(reg.require_site());
+    if let Some(prev) = t!(bundles_received::get(reg.conn(), unverified.hash())) {
+        match prev.status.as_str() {
+            "applied" => {
+                report.status = "already_imported".into();
+                return Ok(report);
+            }
+            "held" if !ov.accept_clock_ahead => {
+                report.status = "held".into();
+                report.reason = prev.reason.clone();
+                report.message =
+                    Some("此数据包此前已被暂扣，等待人工决定（baoxue bundle held）".into());
+                return Ok(report);
+            }
+            _ => {}
+        }
+    }
+    let keys = t!(keys::load(reg.conn()));
+    let verified = t!(unverified.verify(reg.conn(), &me, &keys));
+    if let Some(why) =
+        t!(trusted_sites::get(reg.conn(), &verified.sender.site_id)).and_then(|s| s.frozen)
+    {
+        let e = err(
+            codes::SITE_FROZEN,
+            format!(
+                "“{}”的数据包链条出现分叉，已停止接收其数据包，待县里处理：{why}",
+                verified.sender.name
+            ),
+        );
+        return Err((report, e));
+    }
+    match t!(chain::check(reg.conn(), &verified.manifest, &verified.hash)) {
+        Verdict::Fits => {}
+        Verdict::Fork(why) => {
+            t!(record_fork(reg, &verified, &why, actor));
+            return Err((
+                report,
+                err(
+                    codes::FORK,
+                    format!(
+                        "{why}。已保存两份清单作为证据，并停止接收该单位的数据包，请县里核实后处理"
+                    ),
+                ),
+            ));
+        }
+    }
+    if !ov.accept_clock_ahead {
+        if let Some((site, stamp)) = t!(clock_ahead(reg.conn(), &verified, actor)) {
+            let msg = format!(
+                "数据包中有版本戳 {stamp}（单位 {site}）比本机时间超前过多，可能是对方电脑时钟有误。已暂扣，未导入任何记录；请核实后用 `baoxue bundle held accept` 或 `refuse` 处理"
+            );
+            t!(store_received(
+                reg,
+                &verified,
+                "held",
+                Some(codes::CLOCK_AHEAD),
+                (0, 0, 0),
+                true,
+                actor
+            ));
+            report.status = "held".into();
+            report.reason = Some(codes::CLOCK_AHEAD.into());
+            report.message = Some(msg);
+            return Ok(report);
+        }
+    }
+    let counts = t!(apply(reg, &verified, actor));
+    report.status = "applied".into();
+    report.applied = counts.0;
+    report.unchanged = counts.1;
+    report.conflicts = counts.2;
+    report.missing_seqs = super::trust::get(reg.conn(), &verified.sender.site_id)
+        .ok()
+        .flatten()
+        .map(|s| s.missing_seqs)
+        .unwrap_or_default();
+    Ok(report)
+}
+
+/// The first stamp more than the tolerance ahead of this register's wall clock, if any.
+fn clock_ahead(
+    conn: &Connection,
+    b: &VerifiedBundle,
+    actor: &Actor,
+) -> Result<Option<(String, String)>> {
+    let hours = Settings::load(conn)?.clock_tolerance_hours as i64;
+    let limit = actor.now.timestamp_millis() + hours * 3_600_000;
+    let mut stamps: Vec<&str> = b.manifest.covers.values().map(|c| c.to.as_str()).collect();
+    stamps.push(&b.manifest.own_to);
+    for s in stamps {
+        if let Ok(st) = s.parse::<Stamp>() {
+            if st.ms > limit {
+                return Ok(Some((st.site.clone(), s.to_string())));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn store_received(
+    reg: &mut Register,
+    b: &VerifiedBundle,
+    status: &str,
+    reason: Option<&str>,
+    counts: (u64, u64, u64),
+    keep_file: bool,
+    actor: &Actor,
+) -> Result<()> {
+    let w = reg.writer(actor)?;
+    put_received(w.conn(), b, status, reason, counts, keep_file, actor)?;
+    w.commit()
+}
+
+fn put_received(
+    conn: &Connection,
+    b: &VerifiedBundle,
+    status: &str,
+    reason: Option<&str>,
+    counts: (u64, u64, u64),
+    keep_file: bool,
+    actor: &Actor,
+) -> Result<()> {
+    let m = &b.manifest;
+    bundles_received::put(
+        conn,
+        &bundles_received::Row {
+            hash: b.hash.clone(),
+            bundle_id: m.bundle_id.clone(),
+            from_site: m.from_site.id.clone(),
+            epoch: m.chain.epoch.clone(),
+            seq: m.chain.seq,
+            prev_hash: m.chain.prev_hash.clone(),
+            created_at: m.created_at.clone(),
+            received_at: actor.now.to_rfc3339(),
+            received_by: actor.operator.clone(),
+            status: status.into(),
+            reason: reason.map(str::to_string),
+            manifest: b.manifest_json(),
+            applied: counts.0 as i64,
+            unchanged: counts.1 as i64,
+            conflicts: counts.2 as i64,
+        },
+        keep_file.then(|| b.bytes()),
+    )
+}
+
+fn record_fork(reg: &mut Register, b: &VerifiedBundle, why: &str, actor: &Actor) -> Result<()> {
+    let mut w = reg.writer(actor)?;
+    put_received(
+        w.conn(),
+        b,
+        "refused_fork",
+        Some(codes::FORK),
+        (0, 0, 0),
+        true,
+        actor,
+    )?;
+    trusted_sites::put_frozen(w.conn(), &b.sender.site_id, Some(why))?;
+    w.audit(
+        "trusted_sites",
+        &b.sender.site_id,
+        "freeze_fork",
+        &["frozen"],
+    )?;
+    w.commit()
+}
+
+/// Foreign-key checks are off during a merge: a record may reference a parent that arrives in
+/// a later bundle (order independence). They are back on afterwards, whatever happened.
+fn apply(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<(u64, u64, u64)> {
+    reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
+    let result = apply_inner(reg, b, actor);
+    reg.conn().pragma_update(None, "foreign_keys", "ON")?;
+    result
+}
+
+fn apply_inner(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<(u64, u64, u64)> {
+    let mut w = reg.writer(actor)?;
+    let me = w.site().id.clone();
+    let mut counts = (0u64, 0u64, 0u64);
+    let mut max_stamp: Option<&str> = None;
+    for r in &b.records {
+        let info = &b.tables[r.table];
+        let v = r.text(info.meta.version);
+        if max_stamp.is_none_or(|m| v > m) {
+            max_stamp = Some(v);
+        }
+        match merge_record(w.conn(), &me, info, r)? {
+            Outcome::Applied => counts.0 += 1,
+            Outcome::Unchanged => counts.1 += 1,
+            Outcome::Conflict => {
+                counts.0 += 1;
+                counts.2 += 1;
+            }
+        }
+    }
+    if let Some(s) = max_stamp.and_then(|s| s.parse::<Stamp>().ok()) {
+        w.observe(&s);
+    }
+    let m = &b.manifest;
+    if let Some(ack) = &m.ack {
+        let mine = bundles_sent_exists(w.conn(), &ack.bundle_id, &m.from_site.id)?;
+        if mine {
+            bundle_acks::put_max(w.conn(), &m.from_site.id, &ack.own_to, &ack.bundle_id)?;
+        }
+    }
+    put_received(w.conn(), b, "applied", None, counts, false, actor)?;
+    w.audit("bundles", &m.bundle_id, "import", &["from_site", "records"])?;
+    w.commit()?;
+    Ok(counts)
+}
+
+fn bundles_sent_exists(conn: &Connection, bundle_id: &str, to: &str) -> Result<bool> {
+    Ok(bundles_sent::exists(conn, bundle_id, to)?)
+}
+
+enum Outcome {
+    Applied,
+    Unchanged,
+    Conflict,
+}
+
+/// One version of a record this register keeps (the row, or a kept side of a conflict).
+struct Head {
+    version: String,
+    vv: Vv,
+    deleted: bool,
+    edits: i64,
+    /// None = the live row (read only if it must be kept as a losing side).
+    row: Option<Vec<Value>>,
+}
+
+impl Head {
+    fn rank(&self) -> Rank<'_> {
+        Rank {
+            deleted: self.deleted,
+            edits: self.edits,
+            version: &self.version,
+        }
+    }
+}
+
+fn merge_record(conn: &Connection, me: &str, info: &TableInfo, r: &Record) -> Result<Outcome> {
+    let m = info.meta;
+    let id = r.text(m.id);
+    let version = r.text(m.version);
+    if info.name == "case_events" {
+        return Ok(
+            if rows::insert_or_ignore(conn, info.name, &info.columns, &r.values)? {
+                Outcome::Applied
+            } else {
+                Outcome::Unchanged
+            },
+        );
+    }
+    let incoming_vv = r.vv.clone().unwrap_or_else(|| Vv::single(version));
+    let Some((lv, lprev, ledits, ldeleted)) = rows::get_meta(conn, info.name, id)? else {
+        rows::put(conn, info.name, &info.columns, &r.values)?;
+        record_base::put(conn, id, version, &incoming_vv.to_text())?;
+        return Ok(Outcome::Applied);
+    };
+    if lv == version {
+        return Ok(Outcome::Unchanged);
+    }
+    let local_vv = row_vv(conn, me, id, &lv, lprev.as_deref())?.unwrap_or_else(|| Vv::single(&lv));
+    let mut heads = vec![Head {
+        version: lv,
+        vv: local_vv,
+        deleted: ldeleted,
+        edits: ledits,
+        row: None,
+    }];
+    if record_heads::any_for(conn, id)? {
+        for h in record_heads::list_for(conn, id)? {
+            let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&h.row)?;
+            let values: Vec<Value> = info
+                .columns
+                .iter()
+                .map(|c| json_to_value(obj.get(c).unwrap_or(&serde_json::Value::Null)))
+                .collect();
+            heads.push(Head {
+                vv: Vv::from_text(&h.vv).unwrap_or_else(|| Vv::single(&h.version)),
+                deleted: matches!(values[m.deleted], Value::Integer(1)),
+                edits: match values[m.edits] {
+                    Value::Integer(n) => n,
+                    _ => 1,
+                },
+                version: h.version,
+                row: Some(values),
+            });
+        }
+    }
+    if heads
+        .iter()
+        .any(|h| h.version == version || h.vv.covers(version))
+    {
+        return Ok(Outcome::Unchanged);
+    }
+    let had_conflict = heads.len() > 1;
+    let mut kept: Vec<Head> = Vec::with_capacity(heads.len() + 1);
+    for mut h in heads {
+        if incoming_vv.covers(&h.version) {
+            continue;
+        }
+        if h.row.is_none() {
+            h.row = rows::get(conn, info.name, id)?;
+        }
+        kept.push(h);
+    }
+    kept.push(Head {
+        version: version.to_string(),
+        vv: incoming_vv,
+        deleted: matches!(r.values[m.deleted], Value::Integer(1)),
+        edits: r.int(m.edits),
+        row: Some(r.values.clone()),
+    });
+    let mut win = 0;
+    for i in 1..kept.len() {
+        if wins_over(&kept[i].rank(), &kept[win].rank()) {
+            win = i;
+        }
+    }
+    let winner = kept.swap_remove(win);
+    let live_unchanged = winner.row.is_none();
+    if !live_unchanged {
+        if let Some(values) = &winner.row {
+            rows::put(conn, info.name, &info.columns, values)?;
+        }
+        record_base::put(conn, id, &winner.version, &winner.vv.to_text())?;
+    }
+    let losers: Vec<record_heads::Row> = kept
+        .iter()
+        .map(|h| record_heads::Row {
+            id: id.to_string(),
+            version: h.version.clone(),
+            tbl: info.name.to_string(),
+            vv: h.vv.to_text(),
+            row: row_json(info, h.row.as_deref().unwrap_or(&[])),
+        })
+        .collect();
+    if had_conflict || !losers.is_empty() {
+        record_heads::put_all(conn, id, &losers)?;
+    }
+    Ok(if losers.is_empty() {
+        Outcome::Applied
+    } else {
+        Outcome::Conflict
+    })
+}
+
+/// A row as a JSON object (column → value), for keeping a losing side.
+pub fn row_json(info: &TableInfo, values: &[Value]) -> String {
+    let mut obj = serde_json::Map::new();
+    for (c, v) in info.columns.iter().zip(values) {
+        obj.insert(c.clone(), value_json(v));
+    }
+    serde_json::Value::Object(obj).to_string()
+}
+
+pub fn value_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Integer(n) => (*n).into(),
+        Value::Real(f) => (*f).into(),
+        Value::Text(s) => s.clone().into(),
+        Value::Blob(b) => hex::encode(b).into(),
+    }
+}
+
+/// Records a clerk's decision about a held bundle: accept (apply it now) or refuse.
+pub fn decide_held(
+    reg: &mut Register,
+    hash_prefix: &str,
+    accept: bool,
+    reason: &str,
+    actor: &Actor,
+) -> Result<ImportReport> {
+    if reason.trim().is_empty() {
+        return Err(err(codes::MALFORMED, "请用 --reason 写明处理理由"));
+    }
+    let held = bundles_received::list_by_status(reg.conn(), "held")?;
+    let matches: Vec<_> = held
+        .iter()
+        .filter(|b| b.hash.starts_with(hash_prefix) || b.bundle_id == hash_prefix)
+        .collect();
+    let b = match matches.as_slice() {
+        [one] => (*one).clone(),
+        [] => {
+            return Err(err(
+                codes::NOT_FOUND,
+                format!("没有编号为 {hash_prefix} 的暂扣数据包"),
+            ))
+        }
+        _ => return Err(err(codes::NOT_FOUND, "编号前缀对应多个暂扣数据包，请写全")),
+    };
+    let file = bundles_received::get_file(reg.conn(), &b.hash)?
+        .ok_or_else(|| err(codes::NOT_FOUND, "暂扣数据包的文件未保存"))?;
+    {
+        let w = reg.writer(actor)?;
+        decisions::insert_bundle(
+            w.conn(),
+            &b.hash,
+            if accept { "accept_held" } else { "refuse_held" },
+            &actor.now.to_rfc3339(),
+            &actor.operator,
+            reason,
+        )?;
+        if !accept {
+            bundles_received::set_status(w.conn(), &b.hash, "refused", Some("refused_by_clerk"))?;
+        }
+        w.commit()?;
+    }
+    if !accept {
+        let mut r = ImportReport::new(&b.bundle_id);
+        r.bundle_id = Some(b.bundle_id.clone());
+        r.from_site = Some(b.from_site.clone());
+        r.reason = Some("refused_by_clerk".into());
+        r.message = Some(format!("已按人工决定拒收：{reason}"));
+        return Ok(r);
+    }
+    Ok(import_with(
+        reg,
+        file,
+        &b.bundle_id,
+        actor,
+        Overrides {
+            accept_clock_ahead: true,
+        },
+    ))
+}

@@ -1,0 +1,136 @@
+//! Generic SQL over the travelling tables, for bundles: a row is the table's columns in schema
+//! order as SQLite values, so a column another migration adds travels without code changes.
+//! Table names come only from `TRAVELLING_TABLES` (checked by the callers), never from a file.
+
+use crate::error::Result;
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+
+/// A travelling table's columns in schema order, with whether each is NOT NULL.
+pub fn columns(conn: &Connection, table: &str) -> Result<Vec<(String, bool)>> {
+    let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get::<_, String>(1)?, r.get::<_, i64>(3)? != 0))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Calls `f` with every row of a table (all columns, schema order), by id.
+pub fn for_each(
+    conn: &Connection,
+    table: &str,
+    mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut st = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id"))?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        f(r)?;
+    }
+    Ok(())
+}
+
+/// One whole row by id.
+pub fn get(conn: &Connection, table: &str, id: &str) -> Result<Option<Vec<Value>>> {
+    let mut st = conn.prepare_cached(&format!("SELECT * FROM {table} WHERE id = ?1"))?;
+    let n = st.column_count();
+    Ok(st
+        .query_row([id], |r| {
+            (0..n)
+                .map(|i| r.get::<_, Value>(i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .optional()?)
+}
+
+/// The meta a merge compares: version, prev_version, edits, deleted.
+pub fn get_meta(
+    conn: &Connection,
+    table: &str,
+    id: &str,
+) -> Result<Option<(String, Option<String>, i64, bool)>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT version, prev_version, edits, deleted FROM {table} WHERE id = ?1"
+    ))?;
+    Ok(st
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?)
+}
+
+/// Inserts or replaces a whole row (`cols` are column names, `values` in the same order).
+pub fn put(conn: &Connection, table: &str, cols: &[String], values: &[Value]) -> Result<()> {
+    let sql = upsert_sql(table, cols);
+    conn.prepare_cached(&sql)?
+        .execute(params_from_iter(values.iter()))?;
+    Ok(())
+}
+
+/// Inserts a row unless its id exists (append-only tables such as case events).
+pub fn insert_or_ignore(
+    conn: &Connection,
+    table: &str,
+    cols: &[String],
+    values: &[Value],
+) -> Result<bool> {
+    let marks = (1..=cols.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>();
+    let sql = format!(
+        "INSERT OR IGNORE INTO {table} ({}) VALUES ({})",
+        cols.join(", "),
+        marks.join(", ")
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .execute(params_from_iter(values.iter()))?
+        > 0)
+}
+
+fn upsert_sql(table: &str, cols: &[String]) -> String {
+    let marks = (1..=cols.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>();
+    let sets = cols
+        .iter()
+        .filter(|c| c.as_str() != "id")
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT(id) DO UPDATE SET {}",
+        cols.join(", "),
+        marks.join(", "),
+        sets.join(", ")
+    )
+}
+
+/// The village code and household of a child (for scope checks).
+pub fn child_area(conn: &Connection, id: &str) -> Result<Option<(Option<String>, Option<String>)>> {
+    Ok(conn
+        .prepare_cached("SELECT village_code, household_id FROM children WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The village code of a household.
+pub fn household_village(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT village_code FROM households WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Whether a child has an enrolment (live or not) at a school.
+pub fn child_enrolled_at(conn: &Connection, child_id: &str, school_code: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM enrolments WHERE child_id = ?1 AND school_code = ?2)",
+        )?
+        .query_row([child_id, school_code], |r| r.get(0))?)
+}
+
+/// The child of a case.
+pub fn case_child(conn: &Connection, case_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT child_id FROM cases WHERE id = ?1")?
+        .query_row([case_id], |r| r.get(0))
+        .optional()?)
+}
