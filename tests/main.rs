@@ -7,3 +7,7 @@ mod util;
 mod import_files;
 mod import_roll;
 mod import_util;
+
+mod bundle;
+mod bundle_property;
+mod bundle_support;

@@ -39,6 +39,9 @@ pub struct Side {
     pub row: serde_json::Value,
 }
 
+/// A side with its version vector and raw values.
+type SideFull = (Side, Vv, Vec<Value>);
+
 fn info_for(conn: &Connection, table: &str) -> Result<TableInfo> {
     let name = TRAVELLING_TABLES
         .iter()
@@ -47,11 +50,7 @@ fn info_for(conn: &Connection, table: &str) -> Result<TableInfo> {
     TableInfo::load(conn, name)
 }
 
-fn sides(
-    conn: &Connection,
-    table: &str,
-    id: &str,
-) -> Result<(TableInfo, Vec<(Side, Vv, Vec<Value>)>)> {
+fn sides(conn: &Connection, table: &str, id: &str) -> Result<(TableInfo, Vec<SideFull>)> {
     let info = info_for(conn, table)?;
     let m = info.meta;
     let mut out = Vec::new();
@@ -191,7 +190,7 @@ pub fn resolve(
         })?;
     let mut w = reg.writer(actor)?;
     let (info, s) = sides(w.conn(), &c.table, record_id)?;
-    let chosen: Vec<&(Side, Vv, Vec<Value>)> = s
+    let chosen: Vec<&SideFull> = s
         .iter()
         .filter(|x| {
             if keep == "winner" {

@@ -23,7 +23,7 @@ use crate::store::{
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// What to export.
@@ -185,6 +185,8 @@ pub fn export_bundle(
             || (site == me.id && since.as_deref().is_none_or(|s| version > s))
             || (!to_county && site != recipient.site_id && site != me.id)
     };
+    let track_context = my_scope != Scope::All;
+    let mut context = Context::default();
     for info in payload::tables(conn)? {
         writer.table(info.name, &info.columns)?;
         let m = info.meta;
@@ -226,8 +228,57 @@ pub fn export_bundle(
             )?;
             note(&mut covers, &version);
             *counts.entry(info.name.to_string()).or_default() += 1;
+            if track_context {
+                let values: Vec<Value> = (0..info.columns.len())
+                    .map(|i| r.get::<_, Value>(i))
+                    .collect::<rusqlite::Result<_>>()?;
+                context.add_refs(conn, &info, &id, &values, &my_scope)?;
+                context.included.insert(id);
+            }
             Ok(())
         })?;
+    }
+    // Context: the parents a record's scope is decided by (its child, its case, a pupil's
+    // enrolment at this school) travel with it, so the recipient can check the scope whatever
+    // order the bundles arrive in.
+    if track_context {
+        let tables = payload::tables(conn)?;
+        loop {
+            let pending: Vec<(&'static str, String)> = std::mem::take(&mut context.needed)
+                .into_iter()
+                .filter(|(_, id)| !context.included.contains(id))
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            for (tbl, id) in pending {
+                let Some(info) = tables.iter().find(|t| t.name == tbl) else {
+                    continue;
+                };
+                if context.included.contains(&id) {
+                    continue;
+                }
+                let Some(values) = rows::get(conn, tbl, &id)? else {
+                    continue;
+                };
+                let m = info.meta;
+                let version = match &values[m.version] {
+                    Value::Text(t) => t.clone(),
+                    _ => continue,
+                };
+                let prev = match &values[m.prev_version] {
+                    Value::Text(t) => Some(t.clone()),
+                    _ => None,
+                };
+                writer.table(info.name, &info.columns)?;
+                let vv = row_vv(conn, &me.id, &id, &version, prev.as_deref())?;
+                writer.row(vv.as_ref(), values.iter().map(ValueRef::from))?;
+                note(&mut covers, &version);
+                *counts.entry(info.name.to_string()).or_default() += 1;
+                context.add_refs(conn, info, &id, &values, &my_scope)?;
+                context.included.insert(id);
+            }
+        }
     }
     // Kept sides of open conflicts travel too, so the other registers see the same conflict.
     for (tbl, id) in record_heads::list_ids(conn)? {
@@ -342,6 +393,50 @@ pub fn export_bundle(
         bytes: bytes.len() as u64,
         skipped_out_of_scope: skipped,
     })
+}
+
+/// Records included in a bundle and the parents they need.
+#[derive(Default)]
+struct Context {
+    included: HashSet<String>,
+    needed: Vec<(&'static str, String)>,
+}
+
+impl Context {
+    fn add_refs(
+        &mut self,
+        conn: &Connection,
+        info: &payload::TableInfo,
+        id: &str,
+        values: &[Value],
+        scope: &Scope,
+    ) -> Result<()> {
+        let text = |c: &str| {
+            info.index_of(c).and_then(|i| match &values[i] {
+                Value::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+        };
+        if let Some(child) = text("child_id") {
+            self.needed.push(("children", child));
+        }
+        if let Some(case) = text("case_id") {
+            self.needed.push(("cases", case));
+        }
+        if info.name == "children" {
+            if text("village_code").is_none() {
+                if let Some(h) = text("household_id") {
+                    self.needed.push(("households", h));
+                }
+            }
+            if let Scope::School(code) = scope {
+                for e in rows::enrolment_ids_at(conn, id, code)? {
+                    self.needed.push(("enrolments", e));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A JSON value as an SQLite value (the inverse of `snapshot::dump_table`'s mapping).

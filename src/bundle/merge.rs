@@ -29,6 +29,7 @@ use serde::Serialize;
 /// The JSON report of one bundle (`schemas/bundle-import-report.schema.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
+    pub format_version: u32,
     pub file: String,
     pub bundle_id: Option<String>,
     pub from_site: Option<String>,
@@ -48,6 +49,7 @@ pub struct ImportReport {
 impl ImportReport {
     fn new(file: &str) -> ImportReport {
         ImportReport {
+            format_version: super::FORMAT_VERSION,
             file: file.to_string(),
             bundle_id: None,
             from_site: None,
@@ -100,11 +102,14 @@ pub fn import_with(
     let report = ImportReport::new(file);
     match try_import(reg, bytes, report.clone(), actor, ov) {
         Ok(r) => r,
-        Err((r, e)) => r.refuse(&e),
+        Err(f) => {
+            let (r, e) = *f;
+            r.refuse(&e)
+        }
     }
 }
 
-type Fail = (ImportReport, crate::Error);
+type Fail = Box<(ImportReport, crate::Error)>;
 
 fn try_import(
     reg: &mut Register,
@@ -117,7 +122,7 @@ fn try_import(
         ($e:expr) => {
             match $e {
                 Ok(v) => v,
-                Err(e) => return Err((report, e.into())),
+                Err(e) => return Err(Box::new((report, e.into()))),
             }
         };
     }
@@ -125,6 +130,7 @@ fn try_import(
     report.bundle_id = Some(unverified.manifest().bundle_id.clone());
     report.from_site = Some(unverified.manifest().from_site.id.clone());
     let me = t!(reg.require_site());
+    t!(unverified.check_envelope(reg.conn(), &me));
     if let Some(prev) = t!(bundles_received::get(reg.conn(), unverified.hash())) {
         match prev.status.as_str() {
             "applied" => {
@@ -153,13 +159,13 @@ fn try_import(
                 verified.sender.name
             ),
         );
-        return Err((report, e));
+        return Err(Box::new((report, e)));
     }
     match t!(chain::check(reg.conn(), &verified.manifest, &verified.hash)) {
         Verdict::Fits => {}
         Verdict::Fork(why) => {
             t!(record_fork(reg, &verified, &why, actor));
-            return Err((
+            return Err(Box::new((
                 report,
                 err(
                     codes::FORK,
@@ -167,7 +173,7 @@ fn try_import(
                         "{why}。已保存两份清单作为证据，并停止接收该单位的数据包，请县里核实后处理"
                     ),
                 ),
-            ));
+            )));
         }
     }
     if !ov.accept_clock_ahead {
@@ -337,7 +343,7 @@ fn apply_inner(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<
 }
 
 fn bundles_sent_exists(conn: &Connection, bundle_id: &str, to: &str) -> Result<bool> {
-    Ok(bundles_sent::exists(conn, bundle_id, to)?)
+    bundles_sent::exists(conn, bundle_id, to)
 }
 
 enum Outcome {

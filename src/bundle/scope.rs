@@ -45,7 +45,7 @@ pub struct RecordView<'a> {
     pub get: &'a dyn Fn(&str) -> Option<&'a Value>,
 }
 
-fn text<'a>(v: Option<&'a Value>) -> Option<&'a str> {
+fn text(v: Option<&Value>) -> Option<&str> {
     match v {
         Some(Value::Text(s)) => Some(s.as_str()),
         _ => None,

@@ -122,8 +122,8 @@ impl UnverifiedBundle {
         )
     }
 
-    /// Every check before the first write.
-    pub fn verify(self, conn: &Connection, me: &Site, keys: &SiteKeys) -> Result<VerifiedBundle> {
+    /// The checks that need no decryption: trusted sender, signature, recipient, payload hash.
+    pub fn check_envelope(&self, conn: &Connection, me: &Site) -> Result<TrustedSite> {
         let m = &self.manifest;
         let sender = trust::get(conn, &m.from_site.id)?.ok_or_else(|| {
             err(
@@ -170,6 +170,15 @@ impl UnverifiedBundle {
                 "数据包内容与清单中的校验值不符（文件被改动或损坏），请从原单位重新拷贝",
             ));
         }
+        Ok(sender)
+    }
+
+    /// Every check before the first write.
+    pub fn verify(self, conn: &Connection, me: &Site, keys: &SiteKeys) -> Result<VerifiedBundle> {
+        let sender = self.check_envelope(conn, me)?;
+        let m = &self.manifest;
+        let parts = self.parts()?;
+        let payload = parts.payload;
         let tables = payload::tables(conn)?;
         let decoded = payload::decode(payload, keys.identity(), &tables)?;
         if decoded.bundle_id != m.bundle_id || decoded.records.len() as u64 != m.payload.records {

@@ -42,12 +42,11 @@ pub fn get(conn: &Connection, table: &str, id: &str) -> Result<Option<Vec<Value>
         .optional()?)
 }
 
+/// (version, prev_version, edits, deleted) of a row.
+pub type MergeMeta = (String, Option<String>, i64, bool);
+
 /// The meta a merge compares: version, prev_version, edits, deleted.
-pub fn get_meta(
-    conn: &Connection,
-    table: &str,
-    id: &str,
-) -> Result<Option<(String, Option<String>, i64, bool)>> {
+pub fn get_meta(conn: &Connection, table: &str, id: &str) -> Result<Option<MergeMeta>> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT version, prev_version, edits, deleted FROM {table} WHERE id = ?1"
     ))?;
@@ -133,4 +132,17 @@ pub fn case_child(conn: &Connection, case_id: &str) -> Result<Option<String>> {
         .prepare_cached("SELECT child_id FROM cases WHERE id = ?1")?
         .query_row([case_id], |r| r.get(0))
         .optional()?)
+}
+
+/// Ids of a child's enrolments at one school.
+pub fn enrolment_ids_at(
+    conn: &Connection,
+    child_id: &str,
+    school_code: &str,
+) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM enrolments WHERE child_id = ?1 AND school_code = ?2 ORDER BY id",
+    )?;
+    let rows = st.query_map([child_id, school_code], |r| r.get(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
