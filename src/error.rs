@@ -35,6 +35,10 @@ pub enum Error {
     /// A bundle, key card or trust problem; `code` is stable (see `bundle::codes`).
     #[error("{message}")]
     Bundle { code: &'static str, message: String },
+    #[error("{0}")]
+    Backup(#[from] crate::backup::BackupError),
+    #[error("{0}")]
+    Operator(#[from] crate::operators::OperatorError),
 }
 
 impl Error {
@@ -53,6 +57,8 @@ impl Error {
             Error::Other(_) => "other",
             Error::File(e) => e.code(),
             Error::Bundle { code, .. } => code,
+            Error::Backup(e) => e.code(),
+            Error::Operator(e) => e.code(),
         }
     }
 

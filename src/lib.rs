@@ -5,6 +5,7 @@
 //! write path: transaction + version stamps + audit) → feature modules (`households`, `demo`,
 //! `snapshot` …). The CLI (`src/main.rs`, `src/cli/`) and the Tauri shell call the feature modules.
 
+pub mod backup;
 pub mod bundle;
 pub mod childfile;
 pub mod codes;
@@ -17,6 +18,7 @@ pub mod households;
 pub mod idnum;
 pub mod import;
 pub mod ledger;
+pub mod operators;
 pub mod paths;
 pub mod register;
 pub mod schools;

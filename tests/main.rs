@@ -11,3 +11,4 @@ mod import_util;
 mod bundle;
 mod bundle_property;
 mod bundle_support;
+mod security;

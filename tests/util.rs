@@ -40,15 +40,87 @@ impl TempRegister {
     }
 }
 
-/// Runs the CLI binary against a register.
+/// Runs the CLI binary against a register. Every run's stdout and stderr are scanned for
+/// unmasked ID and phone numbers (see `assert_no_personal_numbers`).
 pub fn run_cli(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baoxue"))
-        .arg("--db")
+    run_cli_with(db, args, &[], None)
+}
+
+/// Runs the CLI with extra environment variables and optional standard input.
+pub fn run_cli_with(db: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_baoxue"));
+    cmd.arg("--db")
         .arg(db)
         .args(args)
         .env("BAOXUE_OPERATOR", "测试员")
-        .output()
-        .expect("run baoxue")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run baoxue");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("run baoxue");
+    if !reveals_on_purpose(args) {
+        assert_no_personal_numbers(&out, args);
+    }
+    out
+}
+
+/// Commands whose job is to show full numbers to an authorised clerk (audited): `--full`, and the
+/// canonical `snapshot` dump.
+fn reveals_on_purpose(args: &[&str]) -> bool {
+    args.iter().any(|a| *a == "--full" || *a == "snapshot")
+}
+
+/// Panics if the output holds something shaped like an unmasked ID number (17 digits and a digit
+/// or X) or a mobile number (11 digits starting 13-19), standing alone (not inside a longer run
+/// of letters and digits such as a hash).
+pub fn assert_no_personal_numbers(out: &Output, args: &[&str]) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        if let Some(found) = find_personal_number(&text) {
+            panic!(
+                "baoxue {args:?} printed an unmasked {} on {stream} (use baoxue::idnum::mask_id/mask_phone)",
+                found
+            );
+        }
+    }
+}
+
+/// The kind of the first personal number in `text` ("ID number" / "phone number"), if any.
+pub fn find_personal_number(text: &str) -> Option<&'static str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let word = &b[start..i];
+        let digits = word.iter().take_while(|c| c.is_ascii_digit()).count();
+        if word.len() == 18 && (digits == 18 || (digits == 17 && matches!(word[17], b'X' | b'x'))) {
+            return Some("ID number");
+        }
+        if word.len() == 11 && digits == 11 && word[0] == b'1' && (b'3'..=b'9').contains(&word[1]) {
+            return Some("phone number");
+        }
+    }
+    None
 }
 
 /// A fixed time for library calls.

@@ -7,6 +7,7 @@ mod child;
 mod household;
 mod import;
 mod report;
+mod security;
 mod site;
 
 use anyhow::Result;
@@ -78,6 +79,16 @@ pub enum Command {
     /// 数据包合并产生的冲突
     #[command(subcommand)]
     Conflicts(bundle::ConflictsCmd),
+    /// 备份登记库（加密）
+    Backup(security::BackupArgs),
+    /// 从备份恢复到新的登记库文件（--db）
+    Restore(security::RestoreArgs),
+    /// 审计日志
+    #[command(subcommand)]
+    Audit(security::AuditCmd),
+    /// 操作员（姓名与可选PIN）
+    #[command(subcommand)]
+    Operator(security::OperatorCmd),
 }
 
 /// Everything a command needs from the outside world.
@@ -89,7 +100,9 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn open(&self) -> Result<Register> {
-        Ok(Register::open(&self.db)?)
+        let reg = Register::open(&self.db)?;
+        security::check_operator(&reg, self)?;
+        Ok(reg)
     }
     /// The operator and the current time: the only place the clock is read.
     pub fn actor(&self) -> Actor {
@@ -155,6 +168,10 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Site(c) => bundle::site(c, ctx),
         Command::Bundle(c) => bundle::bundle(c, ctx),
         Command::Conflicts(c) => bundle::conflicts(c, ctx),
+        Command::Backup(a) => security::backup(a, ctx),
+        Command::Restore(a) => security::restore(a, ctx),
+        Command::Audit(c) => security::audit(c, ctx),
+        Command::Operator(c) => security::operator(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

@@ -104,6 +104,29 @@ pub fn list_for_record(conn: &Connection, record_id: &str) -> Result<Vec<Row>> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// One row by its sequence number.
+pub fn get(conn: &Connection, seq: i64) -> Result<Option<Row>> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, at, operator, site_id, table_name, record_id, action, fields FROM audit_log
+             WHERE seq = ?1",
+            [seq],
+            |r| {
+                Ok(Row {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    operator: r.get(2)?,
+                    site_id: r.get(3)?,
+                    table_name: r.get(4)?,
+                    record_id: r.get(5)?,
+                    action: r.get(6)?,
+                    fields: r.get(7)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?)
 }

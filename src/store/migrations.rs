@@ -286,6 +286,22 @@ pub const MIGRATIONS: &[&str] = &[
         decided_by TEXT NOT NULL,
         reason TEXT NOT NULL
     );",
+    // 5 (security): operators (name + optional hashed PIN) and the restores this register came
+    // from. Local bookkeeping: these rows never travel.
+    "CREATE TABLE operators (
+        name TEXT PRIMARY KEY NOT NULL,
+        pin_hash TEXT,
+        created_at TEXT NOT NULL,
+        disabled_at TEXT
+    );
+    CREATE TABLE restores (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        restored_at TEXT NOT NULL,
+        backup_created_at TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        source_file TEXT NOT NULL,
+        announced_at TEXT
+    );",
 ];
 
 /// The schema version this build writes.
