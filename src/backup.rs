@@ -8,9 +8,9 @@
 //! `PRAGMA integrity_check` before it is written.
 //!
 //! Restoring never overwrites an existing register: it writes a new file, checks it (integrity,
-//! checksum, audit chain), and marks it as restored (`restores` table, see [`restored_marker`]),
-//! so that the next bundle from this register announces the restore instead of re-issuing
-//! sequence numbers unannounced (issue 11).
+//! checksum, audit chain), and marks it as restored: a row in `restores` (see [`restored_marker`])
+//! and `bundle::keys::mark_restored`, so that the next bundle from this register starts a new
+//! epoch and announces the restore instead of re-issuing sequence numbers unannounced (issue 11).
 //!
 //! Plain-text copies of the database only ever exist next to the register itself (same
 //! protection as the register), never beside the backup file, which may be on a USB stick.
@@ -432,6 +432,17 @@ pub fn restore(file: &Path, db: &Path, passphrase: &str, actor: &Actor) -> Resul
             &actor.operator,
             &source_file,
         )?;
+        // The bundle chain starts a new epoch and its next bundle announces this restore.
+        if store::site_keys::get(w.conn())?.is_some() {
+            crate::bundle::keys::mark_restored(
+                w.conn(),
+                actor.now,
+                &format!(
+                    "由备份恢复（备份时间 {}，文件 {source_file}）",
+                    header.created_at
+                ),
+            )?;
+        }
         w.audit(
             "restores",
             &id.to_string(),

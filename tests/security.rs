@@ -112,6 +112,19 @@ fn backup_then_restore_gives_the_same_register_marked_restored() {
     assert_eq!(marker.announced_at, None);
     let orig = rusqlite::Connection::open(&r.db).unwrap();
     assert_eq!(baoxue::backup::restored_marker(&orig).unwrap(), None);
+    // ... and so does its bundle chain: a new epoch with a pending restore announcement.
+    let (restored, epoch): (Option<String>, String) = conn
+        .query_row("SELECT restored, epoch FROM site_keys", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let orig_epoch: String = orig
+        .query_row("SELECT epoch FROM site_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_ne!(epoch, orig_epoch);
+    let restored: Value = serde_json::from_str(&restored.unwrap()).unwrap();
+    assert_eq!(restored["previous_epoch"], orig_epoch.as_str());
+    assert!(restored["note"].as_str().unwrap().contains("每日备份.bak"));
     // The restore itself is audited and the chain still holds.
     let n: i64 = conn
         .query_row(
