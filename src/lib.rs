@@ -19,6 +19,7 @@ pub mod idnum;
 pub mod import;
 pub mod ledger;
 pub mod operators;
+pub mod lists;
 pub mod paths;
 pub mod register;
 pub mod schools;

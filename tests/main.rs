@@ -12,3 +12,4 @@ mod bundle;
 mod bundle_property;
 mod bundle_support;
 mod security;
+mod lists;

@@ -31,6 +31,8 @@ pub enum ImportCmd {
         #[arg(long)]
         errors_out: Option<PathBuf>,
     },
+    /// 导入部门名单：hukou 公安户籍 | disabled 残联 | poverty 乡村振兴 | welfare 民政 | aid 资助
+    List(super::lists::ImportListArgs),
 }
 
 pub fn run(c: ImportCmd, ctx: &Ctx) -> Result<i32> {
@@ -56,11 +58,15 @@ pub fn run(c: ImportCmd, ctx: &Ctx) -> Result<i32> {
             })?;
             finish(ctx, &out, errors_out.as_deref())
         }
+        ImportCmd::List(a) => super::lists::import(a, ctx),
     }
 }
 
 /// Runs an import with an indicatif bar on a terminal (never with `--json`).
-fn with_progress<T>(ctx: &Ctx, f: impl FnOnce(&mut Control<'_>) -> baoxue::Result<T>) -> Result<T> {
+pub(super) fn with_progress<T>(
+    ctx: &Ctx,
+    f: impl FnOnce(&mut Control<'_>) -> baoxue::Result<T>,
+) -> Result<T> {
     let show = !ctx.json && std::io::stderr().is_terminal();
     let bar = show.then(|| {
         let b = ProgressBar::new(0);
@@ -87,7 +93,7 @@ fn with_progress<T>(ctx: &Ctx, f: impl FnOnce(&mut Control<'_>) -> baoxue::Resul
     Ok(r?)
 }
 
-fn finish(ctx: &Ctx, out: &Outcome, errors_out_path: Option<&Path>) -> Result<i32> {
+pub(super) fn finish(ctx: &Ctx, out: &Outcome, errors_out_path: Option<&Path>) -> Result<i32> {
     if let Some(p) = errors_out_path {
         if !out.refused_rows.is_empty() {
             errors_out::write(p, &out.header_labels, &out.refused_rows)?;
@@ -167,6 +173,8 @@ pub enum BenchCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// 部门名单：N行户籍名单导入（对比 calamine 读取），以及大县规模的比对计时
+    Lists(super::lists::BenchListsArgs),
 }
 
 fn bench_file(rows: u64, file: Option<PathBuf>) -> Result<PathBuf> {
@@ -187,6 +195,7 @@ fn bench_file(rows: u64, file: Option<PathBuf>) -> Result<PathBuf> {
 
 pub fn bench(c: BenchCmd, ctx: &Ctx) -> Result<i32> {
     match c {
+        BenchCmd::Lists(a) => super::lists::bench(a, ctx),
         BenchCmd::Gen { rows, out } => {
             import::sample::write_roll_xlsx(&out, rows, "城关第一小学")?;
             Ok(0)
@@ -269,7 +278,7 @@ fn tempfile_dir() -> Result<PathBuf> {
 }
 
 /// Reads every cell of the first sheet with calamine's streaming cell reader, doing nothing else.
-fn calamine_read(path: &Path) -> Result<(u64, u64)> {
+pub(super) fn calamine_read(path: &Path) -> Result<(u64, u64)> {
     use calamine::{Reader, Xlsx};
     let mut wb: Xlsx<_> = calamine::open_workbook(path)?;
     let Some(name) = wb.sheet_names().first().cloned() else {

@@ -6,6 +6,7 @@ mod bundle;
 mod child;
 mod household;
 mod import;
+mod lists;
 mod report;
 mod security;
 mod site;
@@ -89,6 +90,9 @@ pub enum Command {
     /// 操作员（姓名与可选PIN）
     #[command(subcommand)]
     Operator(security::OperatorCmd),
+    /// 部门名单（公安户籍、残联、乡村振兴、民政、资助）：已导入的来源与比对信息
+    #[command(subcommand)]
+    List(lists::ListCmd),
 }
 
 /// Everything a command needs from the outside world.
@@ -172,6 +176,7 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Restore(a) => security::restore(a, ctx),
         Command::Audit(c) => security::audit(c, ctx),
         Command::Operator(c) => security::operator(c, ctx),
+        Command::List(c) => lists::run(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

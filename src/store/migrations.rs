@@ -302,6 +302,46 @@ pub const MIGRATIONS: &[&str] = &[
         source_file TEXT NOT NULL,
         announced_at TEXT
     );",
+    // 6 (department lists): dated versions of the departments' lists (公安户籍, 残联, 乡村振兴, 民政,
+    // 资助) and their rows. County-local reference data: never travels in bundles.
+    "CREATE TABLE list_versions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('hukou','disabled','poverty','welfare','aid')),
+        source TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        rows_read INTEGER NOT NULL DEFAULT 0,
+        rows_kept INTEGER NOT NULL DEFAULT 0,
+        rows_out_of_age INTEGER NOT NULL DEFAULT 0,
+        rows_refused INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (kind, source, as_of)
+    );
+    CREATE TABLE list_rows (
+        version_id INTEGER NOT NULL REFERENCES list_versions(id),
+        row INTEGER NOT NULL,
+        id_key TEXT,
+        name TEXT NOT NULL,
+        birth_date TEXT NOT NULL,
+        sex TEXT,
+        head_name TEXT,
+        relation TEXT,
+        township TEXT,
+        township_code TEXT,
+        village TEXT,
+        village_code TEXT,
+        address TEXT,
+        category TEXT,
+        disability_grade TEXT,
+        groups TEXT NOT NULL DEFAULT '[]',
+        term TEXT,
+        school TEXT,
+        PRIMARY KEY (version_id, row)
+    );
+    CREATE INDEX list_rows_key ON list_rows(id_key);
+    CREATE INDEX list_rows_birth ON list_rows(version_id, birth_date);",
 ];
 
 /// The schema version this build writes.

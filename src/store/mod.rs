@@ -14,6 +14,8 @@ pub mod divisions;
 pub mod enrolments;
 pub mod guardians;
 pub mod households;
+pub mod list_rows;
+pub mod list_versions;
 pub mod migrations;
 pub mod operators;
 pub mod population;
