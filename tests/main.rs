@@ -11,5 +11,5 @@ mod import_util;
 mod bundle;
 mod bundle_property;
 mod bundle_support;
-mod security;
 mod lists;
+mod security;

@@ -120,7 +120,7 @@ pub enum ListCmd {
 }
 
 pub fn run(c: ListCmd, ctx: &Ctx) -> Result<i32> {
-    let reg = ctx.open()?;
+    let mut reg = ctx.open()?;
     match c {
         ListCmd::Sources => {
             let sources = query::sources(reg.conn())?;
@@ -158,7 +158,15 @@ pub fn run(c: ListCmd, ctx: &Ctx) -> Result<i32> {
                 .map(|s| s.region_code.chars().take(6).collect::<String>())
                 .unwrap_or_default();
             let c = checks::run(reg.conn(), &county)?;
-            let c = if full { c } else { c.masked() };
+            let c = if full {
+                // Showing full ID numbers is audited.
+                let mut w = reg.writer(&ctx.actor())?;
+                w.audit("list_versions", "check", "reveal_full", &["id_number"])?;
+                w.commit()?;
+                c
+            } else {
+                c.masked()
+            };
             if ctx.json {
                 ctx.print_json(&c)?;
                 return Ok(0);
