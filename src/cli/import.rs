@@ -33,6 +33,41 @@ pub enum ImportCmd {
     },
     /// 导入部门名单：hukou 公安户籍 | disabled 残联 | poverty 乡村振兴 | welfare 民政 | aid 资助
     List(super::lists::ImportListArgs),
+    /// 导入村学户册（一行一名儿童，户信息每行重复；模板见 `baoxue template households`）
+    Households {
+        /// 学户册文件
+        file: PathBuf,
+        /// 工作表名（默认：第一个非空工作表）
+        #[arg(long)]
+        sheet: Option<String>,
+        /// 只预览，不写入
+        #[arg(long)]
+        dry_run: bool,
+        /// 把拒收的行写到这个 .xlsx 文件（带“错误原因”列）
+        #[arg(long)]
+        errors_out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TemplateCmd {
+    /// 学户册导入模板（.xlsx）
+    Households {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn template(c: TemplateCmd, ctx: &Ctx) -> Result<i32> {
+    match c {
+        TemplateCmd::Households { out } => {
+            import::households::write_template(&out)?;
+            if !ctx.json {
+                println!("已生成学户册模板：{}", out.display());
+            }
+            Ok(0)
+        }
+    }
 }
 
 pub fn run(c: ImportCmd, ctx: &Ctx) -> Result<i32> {
@@ -56,7 +91,27 @@ pub fn run(c: ImportCmd, ctx: &Ctx) -> Result<i32> {
             let out = with_progress(ctx, |ctl| {
                 roll::import_roll(&mut reg, &file, &opts, &actor, ctl)
             })?;
-            finish(ctx, &out, errors_out.as_deref())
+            finish(ctx, &out, None, errors_out.as_deref())
+        }
+        ImportCmd::Households {
+            file,
+            sheet,
+            dry_run,
+            errors_out,
+        } => {
+            let mut reg = ctx.open()?;
+            let actor = ctx.actor();
+            let (out, counts) = with_progress(ctx, |ctl| {
+                import::households::import_households(
+                    &mut reg,
+                    &file,
+                    sheet.as_deref(),
+                    dry_run,
+                    &actor,
+                    ctl,
+                )
+            })?;
+            finish(ctx, &out, Some(counts), errors_out.as_deref())
         }
         ImportCmd::List(a) => super::lists::import(a, ctx),
     }
@@ -93,7 +148,12 @@ pub(super) fn with_progress<T>(
     Ok(r?)
 }
 
-pub(super) fn finish(ctx: &Ctx, out: &Outcome, errors_out_path: Option<&Path>) -> Result<i32> {
+pub(super) fn finish(
+    ctx: &Ctx,
+    out: &Outcome,
+    households: Option<import::households::HouseholdCounts>,
+    errors_out_path: Option<&Path>,
+) -> Result<i32> {
     if let Some(p) = errors_out_path {
         if !out.refused_rows.is_empty() {
             errors_out::write(p, &out.header_labels, &out.refused_rows)?;
@@ -101,10 +161,20 @@ pub(super) fn finish(ctx: &Ctx, out: &Outcome, errors_out_path: Option<&Path>) -
     }
     let r = &out.report;
     if ctx.json {
-        ctx.print_json(r)?;
+        let mut v = serde_json::to_value(r)?;
+        if let (Some(h), Some(obj)) = (households, v.as_object_mut()) {
+            obj.insert("households".into(), serde_json::to_value(h)?);
+        }
+        ctx.print_json(&v)?;
         return Ok(0);
     }
     println!("{}", r.summary());
+    if let Some(h) = households {
+        println!(
+            "户：新增{}，更新{}，未变{}",
+            h.inserted, h.updated, h.unchanged
+        );
+    }
     if !r.mapping.is_empty() {
         let cols: Vec<String> = r.mapping.iter().map(|(k, v)| format!("{k}←{v}")).collect();
         println!("识别的列：{}", cols.join("，"));

@@ -103,6 +103,7 @@ pub fn import(a: ImportListArgs, ctx: &Ctx) -> Result<i32> {
             header_labels: out.header_labels,
             refused_rows: out.refused_rows,
         },
+        None,
         a.errors_out.as_deref(),
     )
 }

@@ -58,6 +58,9 @@ pub enum Command {
     /// 导入花名册、学户册
     #[command(subcommand)]
     Import(import::ImportCmd),
+    /// 导入模板
+    #[command(subcommand)]
+    Template(import::TemplateCmd),
     /// 性能基准（导入与 calamine 读取对比）
     #[command(subcommand)]
     Bench(import::BenchCmd),
@@ -177,6 +180,7 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Audit(c) => security::audit(c, ctx),
         Command::Operator(c) => security::operator(c, ctx),
         Command::List(c) => lists::run(c, ctx),
+        Command::Template(c) => import::template(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

@@ -15,6 +15,7 @@
 
 pub mod errors_out;
 pub mod header;
+pub mod households;
 pub mod report;
 pub mod roll;
 pub mod sample;

@@ -319,7 +319,8 @@ pub enum Parsed {
     Refused(RowIssue, Vec<String>),
 }
 
-fn problem(row: &DataRow<'_, '_>, key: &str, p: CellProblem) -> RowIssue {
+/// A cell problem as a refused-row entry, named by the sheet's column.
+pub fn problem(row: &DataRow<'_, '_>, key: &str, p: CellProblem) -> RowIssue {
     RowIssue {
         row: row.row,
         column: row.column_name(key),
@@ -347,19 +348,35 @@ pub fn disability_code(raw: &str) -> std::result::Result<Option<String>, CellPro
         })
 }
 
-/// Checks one data row. Duplicates within the file are checked by the caller.
-pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue> {
+/// A child's identity fields read from a row (any schema using the keys `name`, `sex`,
+/// `birth_date`, `id_number`, `student_no`), checked by `households::check_person`.
+#[derive(Debug, Clone)]
+pub struct PersonFields {
+    pub name: String,
+    pub sex: Option<String>,
+    pub birth_date: String,
+    pub id_number: Option<String>,
+    pub id_key: Option<String>,
+    pub student_no: Option<String>,
+}
+
+/// Reads and checks a row's identity fields. With `need_key`, a row with neither an ID number
+/// nor a 学籍号 is refused (a roll sheet cannot tell who that is).
+pub fn parse_person(
+    row: &DataRow<'_, '_>,
+    need_key: bool,
+    warnings: &mut Vec<RowIssue>,
+) -> std::result::Result<PersonFields, RowIssue> {
     let err = |key: &str, p: CellProblem| problem(row, key, p);
     let name = value::name(row.get("name")).ok_or_else(|| {
         err(
             "name",
-            CellProblem::new("name_empty", "姓名为空，请填写学生姓名"),
+            CellProblem::new("name_empty", "姓名为空，请填写儿童姓名"),
         )
     })?;
     let id = value::id_text(row.get("id_number")).map_err(|p| err("id_number", p))?;
     let student_no =
         value::text(row.get("student_no")).map(|s| idnum::normalize(&s).to_uppercase());
-    let mut warnings = Vec::new();
     if let Some(no) = &student_no {
         match StudentNo::parse(no) {
             Ok(parsed) => {
@@ -385,7 +402,7 @@ pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue
             }
         }
     }
-    if id.is_none() && student_no.is_none() {
+    if need_key && id.is_none() && student_no.is_none() {
         return Err(RowIssue {
             row: row.row,
             column: row.column_name("id_number"),
@@ -422,19 +439,34 @@ pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue
             message: w.clone(),
         });
     }
-    let grade = value::grade(row.get("grade")).map_err(|p| err("grade", p))?;
-    let entry_date = value::date_text(row.get("entry_date")).map_err(|p| err("entry_date", p))?;
-    let status = match value::text(row.get("status")) {
-        None => "studying".to_string(),
-        Some(s) => codes::lookup(&codes::codes().enrolment_statuses, &s)
-            .map(|c| c.code.clone())
-            .ok_or_else(|| {
-                err(
-                    "status",
-                    CellProblem::new("status", format!("学籍状态“{s}”无法识别，请填 在读、转出、休学、延缓入学、毕业、死亡 或 辍学")),
-                )
-            })?,
-    };
+    let id_number = person.id_number;
+    let id_key = idnum::link_key(id_number.as_deref(), student_no.as_deref());
+    Ok(PersonFields {
+        name: person.name,
+        sex: person.sex.map(|s| s.as_str().to_string()),
+        birth_date: person.birth_date.to_string(),
+        id_number,
+        id_key,
+        student_no,
+    })
+}
+
+/// A row's flags and disability.
+#[derive(Debug, Clone, Default)]
+pub struct ChildMarks {
+    /// `(child_flags code, set?)` for each flag column with a value.
+    pub flags: Vec<(&'static str, bool)>,
+    /// `Some(None)`: the sheet says the child has no disability.
+    pub disability_type: Option<Option<String>>,
+    pub disability_grade: Option<String>,
+}
+
+/// Reads the flag columns (是否留守儿童 …) and the disability columns.
+pub fn parse_marks(
+    row: &DataRow<'_, '_>,
+    warnings: &mut Vec<RowIssue>,
+) -> std::result::Result<ChildMarks, RowIssue> {
+    let err = |key: &str, p: CellProblem| problem(row, key, p);
     let mut flags = Vec::new();
     for (key, code) in FLAG_FIELDS {
         if let Some(b) = value::flag(row.get(key)).map_err(|p| err(key, p))? {
@@ -455,6 +487,15 @@ pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue
             message: "标为残疾但未填残疾类别，请补填（视力 听力 言语 肢体 智力 精神 多重）".into(),
         });
     }
+    Ok(ChildMarks {
+        flags,
+        disability_type,
+        disability_grade: value::text(row.get("disability_grade")),
+    })
+}
+
+/// Reads up to two guardians (`guardian_*`, `guardian2_*`); odd phones give a warning.
+pub fn parse_guardians(row: &DataRow<'_, '_>, warnings: &mut Vec<RowIssue>) -> Vec<RowGuardian> {
     let mut guardians = Vec::new();
     for (n, r, p) in [
         ("guardian_name", "guardian_relation", "guardian_phone"),
@@ -478,16 +519,37 @@ pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue
             phone,
         });
     }
-    let id_number = person.id_number;
-    let id_key = idnum::link_key(id_number.as_deref(), student_no.as_deref());
+    guardians
+}
+
+/// Checks one data row. Duplicates within the file are checked by the caller.
+pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue> {
+    let err = |key: &str, p: CellProblem| problem(row, key, p);
+    let mut warnings = Vec::new();
+    let person = parse_person(row, true, &mut warnings)?;
+    let grade = value::grade(row.get("grade")).map_err(|p| err("grade", p))?;
+    let entry_date = value::date_text(row.get("entry_date")).map_err(|p| err("entry_date", p))?;
+    let status = match value::text(row.get("status")) {
+        None => "studying".to_string(),
+        Some(s) => codes::lookup(&codes::codes().enrolment_statuses, &s)
+            .map(|c| c.code.clone())
+            .ok_or_else(|| {
+                err(
+                    "status",
+                    CellProblem::new("status", format!("学籍状态“{s}”无法识别，请填 在读、转出、休学、延缓入学、毕业、死亡 或 辍学")),
+                )
+            })?,
+    };
+    let marks = parse_marks(row, &mut warnings)?;
+    let guardians = parse_guardians(row, &mut warnings);
     Ok(RollRow {
         row: row.row,
         name: person.name,
-        sex: person.sex.map(|s| s.as_str().to_string()),
-        birth_date: person.birth_date.to_string(),
-        id_number,
-        id_key,
-        student_no,
+        sex: person.sex,
+        birth_date: person.birth_date,
+        id_number: person.id_number,
+        id_key: person.id_key,
+        student_no: person.student_no,
         grade,
         class_name: value::text(row.get("class_name")),
         entry_date,
@@ -496,9 +558,9 @@ pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue
         residence: value::text(row.get("residence")),
         note: value::text(row.get("note")),
         guardians,
-        flags,
-        disability_type,
-        disability_grade: value::text(row.get("disability_grade")),
+        flags: marks.flags,
+        disability_type: marks.disability_type,
+        disability_grade: marks.disability_grade,
         warnings,
     })
 }
@@ -547,7 +609,7 @@ pub enum Change {
 }
 
 impl Change {
-    fn merge(self, other: Change) -> Change {
+    pub fn merge(self, other: Change) -> Change {
         match (self, other) {
             (Change::Inserted, _) | (_, Change::Inserted) => Change::Inserted,
             (Change::Updated, _) | (_, Change::Updated) => Change::Updated,
@@ -556,7 +618,8 @@ impl Change {
     }
 }
 
-fn set_if<T: PartialEq + Clone>(
+/// Sets `target` to `value` when they differ, noting the field as changed.
+pub fn set_if<T: PartialEq + Clone>(
     target: &mut T,
     value: &T,
     name: &'static str,
@@ -565,6 +628,59 @@ fn set_if<T: PartialEq + Clone>(
     if target != value {
         *target = value.clone();
         changed.push(name);
+    }
+}
+
+/// Applies a row's identity fields to a child (empty cells keep what the register has).
+pub fn apply_person(child: &mut Child, p: &PersonFields, changed: &mut Vec<&'static str>) {
+    set_if(&mut child.name, &p.name, "name", changed);
+    if p.sex.is_some() {
+        set_if(&mut child.sex, &p.sex, "sex", changed);
+    }
+    set_if(
+        &mut child.birth_date,
+        &Some(p.birth_date.clone()),
+        "birth_date",
+        changed,
+    );
+    if p.id_number.is_some() {
+        set_if(&mut child.id_number, &p.id_number, "id_number", changed);
+    }
+    if p.student_no.is_some() {
+        set_if(&mut child.student_no, &p.student_no, "student_no", changed);
+    }
+    let key = idnum::link_key(child.id_number.as_deref(), child.student_no.as_deref());
+    set_if(&mut child.id_key, &key, "id_key", changed);
+}
+
+/// Applies a row's flags and disability to a child.
+pub fn apply_marks(
+    child: &mut Child,
+    row_flags: &[(&'static str, bool)],
+    disability_type: &Option<Option<String>>,
+    disability_grade: &Option<String>,
+    changed: &mut Vec<&'static str>,
+) {
+    let mut flags = child.flags.clone();
+    for (code, on) in row_flags {
+        let has = flags.iter().any(|f| f == code);
+        if *on && !has {
+            flags.push(code.to_string());
+        } else if !on && has {
+            flags.retain(|f| f != code);
+        }
+    }
+    set_if(&mut child.flags, &flags, "flags", changed);
+    if let Some(t) = disability_type {
+        set_if(&mut child.disability_type, t, "disability_type", changed);
+    }
+    if disability_grade.is_some() {
+        set_if(
+            &mut child.disability_grade,
+            disability_grade,
+            "disability_grade",
+            changed,
+        );
     }
 }
 
@@ -891,6 +1007,7 @@ pub fn import_roll(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    store::roll_imports::tune_for_bulk(reg.conn())?;
     let mut w = reg.writer(actor)?;
     let run_id = store::roll_imports::insert_run(
         w.conn(),

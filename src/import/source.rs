@@ -500,32 +500,15 @@ fn read_csv(
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
-    // The row number is counted from the record's byte offset: the csv crate's own line count
-    // lags one record behind (the first data row under a header shared the header's row number
-    // and was skipped as part of the header).
-    let (mut counted_to, mut line) = (0usize, 1u32);
+    // Excel shows each record as one row, so the row number is the record's number.
+    let mut line = 0u32;
     loop {
         match rdr.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => return Err(corrupt(path, e)),
         }
-        let start = record
-            .position()
-            .map(|p| p.byte() as usize)
-            .unwrap_or(counted_to)
-            .clamp(counted_to, text.len());
-        // The offset may point at the previous record's line break: step over it.
-        let bytes = text.as_bytes();
-        let mut start = start;
-        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        line += text.as_bytes()[counted_to..start]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u32;
-        counted_to = start;
+        line += 1;
         let cells: Vec<Cell<'_>> = record
             .iter()
             .map(|f| Cell::Text(Cow::Borrowed(f)))

@@ -123,3 +123,18 @@ pub fn count(conn: &Connection) -> Result<i64> {
         })?,
     )
 }
+
+/// Live children of a household with this name and birth date (roster rows without ID or 学籍号).
+pub fn list_by_household_name_birth(
+    conn: &Connection,
+    household_id: &str,
+    name: &str,
+    birth_date: &str,
+) -> Result<Vec<Child>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{} WHERE household_id = ?1 AND name = ?2 AND birth_date = ?3 AND deleted = 0 ORDER BY id",
+        select()
+    ))?;
+    let rows = st.query_map(params![household_id, name, birth_date], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}

@@ -97,3 +97,27 @@ pub fn count(conn: &Connection) -> Result<i64> {
         |r| r.get(0),
     )?)
 }
+
+/// Live households whose head has this ID number (for roster imports).
+pub fn list_by_head_id(conn: &Connection, head_id_number: &str) -> Result<Vec<Household>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{} WHERE deleted = 0 AND head_id_number = ?1 ORDER BY id",
+        select()
+    ))?;
+    let rows = st.query_map([head_id_number], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Live households of a village with this head's name (for roster imports without a head ID).
+pub fn list_by_village_head(
+    conn: &Connection,
+    village_code: &str,
+    head_name: &str,
+) -> Result<Vec<Household>> {
+    let mut st = conn.prepare_cached(&format!(
+        "{} WHERE deleted = 0 AND village_code = ?1 AND head_name = ?2 ORDER BY id",
+        select()
+    ))?;
+    let rows = st.query_map(params![village_code, head_name], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}

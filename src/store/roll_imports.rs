@@ -75,3 +75,15 @@ pub fn delete_children_before(conn: &Connection, school_code: &str, keep_from: i
     )?;
     Ok(())
 }
+
+/// Readies a connection for a bulk import: a larger page cache, and the query planner stability
+/// guarantee, without which SQLite (built with STAT4) re-prepares every statement that compares
+/// a bound value with an indexed column each time the value changes — per row of an import.
+pub fn tune_for_bulk(conn: &Connection) -> Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    Ok(())
+}
