@@ -18,6 +18,7 @@ pub mod households;
 pub mod idnum;
 pub mod import;
 pub mod ledger;
+pub mod limits;
 pub mod lists;
 pub mod operators;
 pub mod paths;

@@ -13,3 +13,4 @@ mod bundle_property;
 mod bundle_support;
 mod lists;
 mod security;
+mod security_limits;

@@ -241,8 +241,8 @@ pub fn bundle(c: BundleCmd, ctx: &Ctx) -> Result<i32> {
         }
         BundleCmd::Inspect { file } => {
             let reg = ctx.open()?;
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("无法读取 {}", file.display()))?;
+            let bytes = baoxue::limits::read_bounded(&file, baoxue::limits::MAX_BUNDLE_BYTES)
+                .with_context(|| format!("无法读取 {}", file.display()))?;
             let b = bundle::UnverifiedBundle::parse(bytes)?;
             let sig = b.signature_status(reg.conn())?;
             let v = serde_json::json!({
@@ -295,7 +295,7 @@ pub fn bundle(c: BundleCmd, ctx: &Ctx) -> Result<i32> {
             let mut reports = Vec::new();
             for f in &files {
                 let name = f.display().to_string();
-                let r = match std::fs::read(f) {
+                let r = match baoxue::limits::read_bounded(f, baoxue::limits::MAX_BUNDLE_BYTES) {
                     Ok(bytes) => bundle::import_bundle(&mut reg, bytes, &name, &ctx.actor()),
                     Err(e) => {
                         let mut r = bundle::merge::refused_report(&name);

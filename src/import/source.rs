@@ -112,6 +112,22 @@ pub enum FileError {
     },
     #[error("导入已取消，未写入任何数据")]
     Cancelled,
+    #[error("文件“{path}”太大（{size}，上限 {limit}）：请按学校或乡镇分成几个文件后分别导入")]
+    TooLarge {
+        path: String,
+        size: String,
+        limit: String,
+    },
+    #[error(
+        "文件“{path}”不像正常的表格文件（{reason}），已拒绝读取：请用 Excel/WPS 打开后另存再导入"
+    )]
+    Bomb { path: String, reason: String },
+    #[error("第{row}行有{columns}列，超过表格上限{limit}列：请检查分隔符或另存为 .xlsx 后再导入")]
+    TooManyColumns {
+        row: u32,
+        columns: usize,
+        limit: usize,
+    },
 }
 
 impl FileError {
@@ -125,6 +141,9 @@ impl FileError {
             FileError::Empty(_) => "file_empty",
             FileError::NoHeader { .. } => "no_header",
             FileError::Cancelled => "cancelled",
+            FileError::TooLarge { .. } => "file_too_large",
+            FileError::Bomb { .. } => "file_bomb",
+            FileError::TooManyColumns { .. } => "too_many_columns",
         }
     }
 }
@@ -233,7 +252,9 @@ pub fn read_rows(
     start: &mut dyn FnMut(&SheetInfo),
     row: &mut RowFn<'_>,
 ) -> Result<(), FileError> {
-    match detect(path)? {
+    let format = detect(path)?;
+    crate::limits::check_file(path, format)?;
+    match format {
         Format::Csv => read_csv(path, start, row),
         Format::Xlsx => read_xlsx(path, sheet, start, row),
         Format::Xls => {
@@ -270,7 +291,9 @@ pub fn read_rows(
 
 /// The sheet names of a workbook file (a CSV has one, named after the file).
 pub fn sheet_names(path: &Path) -> Result<Vec<String>, FileError> {
-    Ok(match detect(path)? {
+    let format = detect(path)?;
+    crate::limits::check_file(path, format)?;
+    Ok(match format {
         Format::Csv => vec![file_stem(path)],
         Format::Xlsx => {
             let wb: calamine::Xlsx<_> =
@@ -509,6 +532,13 @@ fn read_csv(
             Err(e) => return Err(corrupt(path, e)),
         }
         line += 1;
+        if record.len() > crate::limits::MAX_COLUMNS {
+            return Err(FileError::TooManyColumns {
+                row: line,
+                columns: record.len(),
+                limit: crate::limits::MAX_COLUMNS,
+            });
+        }
         let cells: Vec<Cell<'_>> = record
             .iter()
             .map(|f| Cell::Text(Cow::Borrowed(f)))
