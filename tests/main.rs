@@ -11,6 +11,7 @@ mod import_util;
 mod bundle;
 mod bundle_property;
 mod bundle_support;
+mod crash;
 mod lists;
 mod security;
 mod security_limits;
