@@ -390,8 +390,8 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
                                 child.clone(),
                                 e,
                                 priority.clone(),
-                                format!("{county}{tcode}"),
-                                village_code.clone(),
+                                TOWNSHIPS[t].1.to_string(),
+                                vname.to_string(),
                             ));
                         }
                     }
@@ -446,16 +446,8 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
             reason_code: Some(reasons[i % reasons.len()].into()),
             priority_groups: priority,
             resp_school: Some(format!("{}（班主任）", name(&mut rng, "周"))),
-            resp_township: Some(format!(
-                "{}（{}包片干部）",
-                name(&mut rng, "刘"),
-                &township[6..]
-            )),
-            resp_village: Some(format!(
-                "{}（{}村干部）",
-                name(&mut rng, "陈"),
-                &village[9..]
-            )),
+            resp_township: Some(format!("{}（{}包片干部）", name(&mut rng, "刘"), township)),
+            resp_village: Some(format!("{}（{}干部）", name(&mut rng, "陈"), village)),
             plan: Some(
                 "班主任与村干部每周家访一次，联合乡镇干部宣讲义务教育法，落实营养餐和生活补助。"
                     .into(),

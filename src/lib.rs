@@ -24,6 +24,7 @@ pub mod operators;
 pub mod paths;
 pub mod register;
 pub mod schools;
+pub mod search;
 pub mod settings;
 pub mod snapshot;
 pub mod stats;

@@ -1,0 +1,257 @@
+//! Search children as the clerk types: by name, pinyin initials (`zs` → 张三), ID number or 学籍号.
+//! The index is built once from the register and kept in memory. Each field of every child is
+//! laid end to end in one text ("haystack", entries separated by `\n`), so a keystroke is a few
+//! `memmem` scans of a few MB that stop as soon as a page of results is full.
+
+use crate::error::Result;
+use crate::idnum::{self, mask_id};
+use memchr::memmem;
+use pinyin::ToPinyin;
+use rusqlite::Connection;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// What is shown of one indexed child.
+#[derive(Debug, Clone)]
+struct Entry {
+    child_id: String,
+    name: String,
+    id_number: Option<String>,
+    student_no: Option<String>,
+    birth_date: Option<String>,
+    village_code: Option<String>,
+    household_id: Option<String>,
+}
+
+/// A search result (ID and 学籍号 masked).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Hit {
+    pub child_id: String,
+    pub name: String,
+    pub id_number: Option<String>,
+    pub student_no: Option<String>,
+    pub birth_date: Option<String>,
+    pub village_code: Option<String>,
+    pub household_id: Option<String>,
+    /// What matched: `name`, `initials`, `id_number`, `student_no`.
+    pub matched: &'static str,
+}
+
+/// One field of every entry laid end to end: `\nvalue0\nvalue1…\n`.
+#[derive(Debug, Default)]
+struct Haystack {
+    text: String,
+    /// Byte offset of each entry's value (just after its `\n`).
+    starts: Vec<u32>,
+}
+
+impl Haystack {
+    fn push(&mut self, value: &str) {
+        self.text.push('\n');
+        self.starts.push(self.text.len() as u32);
+        self.text.extend(value.chars().filter(|c| *c != '\n'));
+    }
+    /// The entry a byte offset falls in.
+    fn entry_at(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|s| (*s as usize) <= offset)
+            .saturating_sub(1)
+    }
+    /// Entries (in index order) whose value matches `needle` as built by the caller.
+    fn find<'a>(&'a self, needle: &'a [u8], shift: usize) -> impl Iterator<Item = usize> + 'a {
+        memmem::find_iter(self.text.as_bytes(), needle).map(move |o| self.entry_at(o + shift))
+    }
+}
+
+/// The in-memory index.
+#[derive(Debug, Default)]
+pub struct SearchIndex {
+    entries: Vec<Entry>,
+    names: Haystack,
+    initials: Haystack,
+    ids: Haystack,
+    student_nos: Haystack,
+}
+
+/// Pinyin initials of a name, lower case (`阿依古丽·买买提` → `ayglmmt`).
+pub fn initials(name: &str) -> String {
+    name.chars()
+        .map(|c| match c.to_pinyin() {
+            Some(p) => p.first_letter().chars().next().unwrap_or(c),
+            None => c.to_ascii_lowercase(),
+        })
+        .filter(|c| *c != '·')
+        .collect()
+}
+
+impl SearchIndex {
+    /// Reads every live child of the register.
+    pub fn build(conn: &Connection) -> Result<SearchIndex> {
+        let mut st = conn.prepare(
+            "SELECT id, name, id_number, student_no, birth_date, village_code, household_id
+             FROM children WHERE deleted = 0 ORDER BY name, id",
+        )?;
+        let mut rows = st.query([])?;
+        let mut ix = SearchIndex::default();
+        while let Some(r) = rows.next()? {
+            ix.add(Entry {
+                child_id: r.get(0)?,
+                name: r.get(1)?,
+                id_number: r.get(2)?,
+                student_no: r.get(3)?,
+                birth_date: r.get(4)?,
+                village_code: r.get(5)?,
+                household_id: r.get(6)?,
+            });
+        }
+        Ok(ix)
+    }
+
+    fn add(&mut self, e: Entry) {
+        self.names.push(&e.name);
+        self.initials.push(&initials(&e.name));
+        self.ids.push(e.id_number.as_deref().unwrap_or(""));
+        self.student_nos.push(e.student_no.as_deref().unwrap_or(""));
+        self.entries.push(e);
+    }
+
+    /// Adds one child by its searchable fields (benchmarks, and the app after an edit).
+    pub fn push(
+        &mut self,
+        child_id: &str,
+        name: &str,
+        id_number: Option<&str>,
+        student_no: Option<&str>,
+    ) {
+        self.add(Entry {
+            child_id: child_id.into(),
+            name: name.into(),
+            id_number: id_number.map(str::to_string),
+            student_no: student_no.map(str::to_string),
+            birth_date: None,
+            village_code: None,
+            household_id: None,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Children matching the typed text, best first: exact name, name prefix, name contains,
+    /// exact initials, initials prefix, then ID / 学籍号 contains (digits need 4 characters).
+    pub fn query(&self, typed: &str, limit: usize) -> Vec<Hit> {
+        let q = idnum::normalize(typed);
+        if q.is_empty() || limit == 0 {
+            return vec![];
+        }
+        let numberish =
+            q.chars().all(|c| c.is_ascii_alphanumeric()) && q.chars().any(|c| c.is_ascii_digit());
+        let lower = q.to_ascii_lowercase();
+        let mut seen: HashSet<usize> = HashSet::new();
+        let mut out: Vec<(usize, &'static str)> = Vec::new();
+        let mut take = |it: &mut dyn Iterator<Item = usize>,
+                        how: &'static str,
+                        out: &mut Vec<(usize, &'static str)>| {
+            for i in it {
+                if out.len() >= limit {
+                    return;
+                }
+                if seen.insert(i) {
+                    out.push((i, how));
+                }
+            }
+        };
+        let exact = |s: &str| format!("\n{s}\n").into_bytes();
+        let prefix = |s: &str| format!("\n{s}").into_bytes();
+        if !numberish {
+            let (e, p) = (exact(&q), prefix(&q));
+            take(&mut self.names.find(&e, 1), "name", &mut out);
+            take(&mut self.names.find(&p, 1), "name", &mut out);
+            take(&mut self.names.find(q.as_bytes(), 0), "name", &mut out);
+        }
+        if q.chars().all(|c| c.is_ascii_alphabetic()) {
+            let (e, p) = (exact(&lower), prefix(&lower));
+            take(&mut self.initials.find(&e, 1), "initials", &mut out);
+            take(&mut self.initials.find(&p, 1), "initials", &mut out);
+        }
+        if numberish && q.len() >= 4 {
+            take(&mut self.ids.find(q.as_bytes(), 0), "id_number", &mut out);
+            take(
+                &mut self.student_nos.find(q.as_bytes(), 0),
+                "student_no",
+                &mut out,
+            );
+        }
+        out.into_iter()
+            .map(|(i, how)| {
+                let e = &self.entries[i];
+                Hit {
+                    child_id: e.child_id.clone(),
+                    name: e.name.clone(),
+                    id_number: e.id_number.as_deref().map(mask_id),
+                    student_no: e.student_no.as_deref().map(mask_id),
+                    birth_date: e.birth_date.clone(),
+                    village_code: e.village_code.clone(),
+                    household_id: e.household_id.clone(),
+                    matched: how,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> SearchIndex {
+        let mut ix = SearchIndex::default();
+        ix.push(
+            "1",
+            "张三",
+            Some("410499201503080011"),
+            Some("G410499201503080011"),
+        );
+        ix.push("2", "张三丰", None, None);
+        ix.push("3", "李四", Some("410499201604050022"), None);
+        ix.push("4", "阿依古丽·买买提", None, Some("L410499201501011234"));
+        ix.push("5", "赵珊", None, None);
+        ix.push("6", "小张三", None, None);
+        ix
+    }
+
+    #[test]
+    fn initials_of_names() {
+        assert_eq!(initials("张三"), "zs");
+        assert_eq!(initials("阿依古丽·买买提"), "ayglmmt");
+    }
+
+    #[test]
+    fn finds_by_name_initials_id_and_student_no_best_first() {
+        let ix = index();
+        let ids = |q: &str| {
+            ix.query(q, 10)
+                .into_iter()
+                .map(|h| h.child_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("张三"), ["1", "2", "6"]);
+        assert_eq!(ids("zs"), ["1", "5", "2"]);
+        assert_eq!(ids("ZSF"), ["2"]);
+        assert_eq!(ids("0405"), ["3"]);
+        assert_eq!(ids("１２３４"), ["4"]);
+        assert!(
+            ids("04").is_empty(),
+            "two digits are too few to search numbers"
+        );
+        assert_eq!(ix.query("张", 2).len(), 2);
+        let hit = &ix.query("李四", 1)[0];
+        assert_eq!(hit.id_number.as_deref(), Some("410499********0022"));
+        assert_eq!(hit.matched, "name");
+    }
+}
