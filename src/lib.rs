@@ -5,10 +5,12 @@
 //! write path: transaction + version stamps + audit) → feature modules (`households`, `demo`,
 //! `snapshot` …). The CLI (`src/main.rs`, `src/cli/`) and the Tauri shell call the feature modules.
 
+pub mod attendance;
 pub mod backup;
 pub mod bundle;
 pub mod childfile;
 pub mod codes;
+pub mod crosscheck;
 pub mod demo;
 pub mod domain;
 pub mod error;

@@ -1,5 +1,6 @@
 //! Integration tests of the core and the `baoxue` CLI, built as one test binary.
 
+mod casework;
 mod foundation;
 mod reports;
 mod util;

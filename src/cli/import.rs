@@ -245,6 +245,8 @@ pub enum BenchCmd {
     },
     /// 部门名单：N行户籍名单导入（对比 calamine 读取），以及大县规模的比对计时
     Lists(super::lists::BenchListsArgs),
+    /// 四查三比对：25万学户册儿童对20万学籍的比对计时（请用 release 构建）
+    Crosscheck(super::casework::BenchCrosscheckArgs),
 }
 
 fn bench_file(rows: u64, file: Option<PathBuf>) -> Result<PathBuf> {
@@ -266,6 +268,7 @@ fn bench_file(rows: u64, file: Option<PathBuf>) -> Result<PathBuf> {
 pub fn bench(c: BenchCmd, ctx: &Ctx) -> Result<i32> {
     match c {
         BenchCmd::Lists(a) => super::lists::bench(a, ctx),
+        BenchCmd::Crosscheck(a) => super::casework::bench_crosscheck(a, ctx),
         BenchCmd::Gen { rows, out } => {
             import::sample::write_roll_xlsx(&out, rows, "城关第一小学")?;
             Ok(0)

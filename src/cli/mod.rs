@@ -3,6 +3,7 @@
 //! non-zero exit code. Only this layer reads the clock and the environment.
 
 mod bundle;
+mod casework;
 mod child;
 mod household;
 mod import;
@@ -96,6 +97,15 @@ pub enum Command {
     /// 部门名单（公安户籍、残联、乡村振兴、民政、资助）：已导入的来源与比对信息
     #[command(subcommand)]
     List(lists::ListCmd),
+    /// 四查三比对：列出疑似失学辍学的适龄儿童
+    Crosscheck(casework::CrosscheckArgs),
+    /// 考勤登记
+    #[command(subcommand)]
+    Attendance(casework::AttendanceCmd),
+    /// 缺课预警（疑似辍学、辍学）
+    Warnings(casework::WarningsArgs),
+    /// 月度人籍核对：在籍学生与到校学生
+    MonthlyCheck(casework::MonthlyArgs),
 }
 
 /// Everything a command needs from the outside world.
@@ -181,6 +191,10 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Operator(c) => security::operator(c, ctx),
         Command::List(c) => lists::run(c, ctx),
         Command::Template(c) => import::template(c, ctx),
+        Command::Crosscheck(a) => casework::crosscheck(a, ctx),
+        Command::Attendance(c) => casework::attendance_cmd(c, ctx),
+        Command::Warnings(a) => casework::warnings(a, ctx),
+        Command::MonthlyCheck(a) => casework::monthly(a, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

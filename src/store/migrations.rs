@@ -342,6 +342,27 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX list_rows_key ON list_rows(id_key);
     CREATE INDEX list_rows_birth ON list_rows(version_id, birth_date);",
+    // 7 (case work): placements (安置: 送教上门, 随班就读 … for disabled children and returned pupils),
+    // and indexes for the cross-check, attendance and verification lists.
+    concat!(
+        "CREATE TABLE placements (",
+        meta_columns!(),
+        ",
+            child_id TEXT NOT NULL REFERENCES children(id) DEFERRABLE INITIALLY DEFERRED,
+            placement TEXT NOT NULL,
+            school_code TEXT,
+            since TEXT NOT NULL,
+            until TEXT,
+            note TEXT
+        );
+        CREATE INDEX placements_child ON placements(child_id);
+        CREATE INDEX attendance_school_date ON attendance(school_code, date);
+        CREATE INDEX verification_tasks_area ON verification_tasks(area_code, state);
+        CREATE INDEX children_name_birth ON children(name, birth_date);
+        CREATE INDEX children_id_cover ON children(id, id_key, deleted);
+        CREATE INDEX children_roster ON children(household_id, birth_date, id_key, id, deleted)
+            WHERE household_id IS NOT NULL;"
+    ),
 ];
 
 /// The schema version this build writes.

@@ -1,6 +1,7 @@
 //! The SQLite register: opening, pragmas, migrations, and every SQL statement, a file per table.
 //! Functions take `&Connection` so they compose inside one transaction.
 
+pub mod attendance;
 pub mod audit;
 pub mod bundle_acks;
 pub mod bundles_received;
@@ -9,6 +10,7 @@ pub mod case_events;
 pub mod cases;
 pub mod children;
 pub mod clock;
+pub mod crosscheck;
 pub mod decisions;
 pub mod divisions;
 pub mod enrolments;
@@ -18,6 +20,7 @@ pub mod list_rows;
 pub mod list_versions;
 pub mod migrations;
 pub mod operators;
+pub mod placements;
 pub mod population;
 pub mod record;
 pub mod record_base;
@@ -30,6 +33,7 @@ pub mod settings;
 pub mod site;
 pub mod site_keys;
 pub mod trusted_sites;
+pub mod verification_tasks;
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior};
@@ -47,6 +51,7 @@ pub const TRAVELLING_TABLES: &[&str] = &[
     "cases",
     "case_events",
     "verification_tasks",
+    "placements",
 ];
 
 /// Opens (creating if needed) a register file and brings its schema up to date.

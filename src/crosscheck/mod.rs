@@ -1,0 +1,673 @@
+//! 四查三比对: the cross-check that finds every child of compulsory-school age who is not in
+//! school.
+//!
+//! - Sources × rolls: every child a source says should be in school (the household rosters, and
+//!   the departments' lists once loaded: see [`sources`]) who has no current enrolment anywhere
+//!   in the register → 疑似失学. Matched by the linking ID (`children.id_key`); a child without an
+//!   ID by name + birth date, which is only a probable match, listed in `to_confirm` for a person.
+//! - Rolls × attendance: pupils whose run of absences without leave reached the thresholds
+//!   (`attendance::warnings`) → 疑似辍学 / 辍学. Pupils whose roll status is 辍学 → listed.
+//! - Disabled children neither enrolled nor placed (随班就读 / 特殊教育学校 / 送教上门) → listed.
+//! - Not listed: approved 延缓入学 / 休学 (roll status or case state), grade 9 finished, a
+//!   placement in force, deceased, moved away or studying elsewhere with the place named, or a
+//!   verification this school year that found the child in school or elsewhere.
+//!
+//! Every entry carries its reason, the source KINDs that have the child and the priority groups
+//! (household groups, 孤儿 / 事实无人抚养 flags, 残疾); `priority` is true when any group applies.
+
+pub mod bench;
+pub mod sources;
+
+use crate::attendance;
+use crate::codes::{codes, name_of};
+use crate::error::Result;
+use crate::households::{clean_name, parse_date};
+use crate::idnum::mask_id;
+use crate::settings::Settings;
+use crate::store;
+use chrono::{Datelike, Months, NaiveDate};
+use rusqlite::Connection;
+use serde::Serialize;
+use sources::{Person, Source};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// The school-age window of one cross-check day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub as_of: NaiveDate,
+    /// The school year that contains `as_of` (it starts on 1 September of this year).
+    pub school_year: i32,
+    /// That school year's entry cutoff (setting `entry_cutoff`).
+    pub cutoff: NaiveDate,
+    /// Children born on or before this day reached the entry age by the cutoff.
+    pub born_on_or_before: NaiveDate,
+    /// Children born on or before this day are 16 or older on `as_of` (out of the window).
+    pub born_after: NaiveDate,
+}
+
+impl Window {
+    pub fn new(settings: &Settings, as_of: NaiveDate) -> Window {
+        let school_year = if as_of.month() >= 9 {
+            as_of.year()
+        } else {
+            as_of.year() - 1
+        };
+        let cutoff = settings.cutoff_in(school_year);
+        let born_on_or_before = cutoff
+            .checked_sub_months(Months::new(12 * settings.entry_age))
+            .unwrap_or(cutoff);
+        let born_after = as_of
+            .checked_sub_months(Months::new(12 * 16))
+            .unwrap_or(as_of);
+        Window {
+            as_of,
+            school_year,
+            cutoff,
+            born_on_or_before,
+            born_after,
+        }
+    }
+
+    /// Whether a birth date is inside the window.
+    pub fn contains(&self, birth: NaiveDate) -> bool {
+        birth <= self.born_on_or_before && birth > self.born_after
+    }
+
+    /// First day of the school year (verifications since then count).
+    pub fn year_start(&self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.school_year, 9, 1).unwrap_or(self.cutoff)
+    }
+}
+
+/// The linking keys of every person with a current (在读) enrolment anywhere in the register.
+pub struct Studying {
+    keys: HashSet<String>,
+}
+
+impl Studying {
+    pub fn load(conn: &Connection) -> Result<Studying> {
+        let mut keys = HashSet::with_capacity(1 << 16);
+        store::crosscheck::for_each_studying_key(conn, |k| {
+            keys.insert(k);
+        })?;
+        Ok(Studying { keys })
+    }
+
+    /// Whether the person with this linking ID (or child id, for a child without an ID) is studying.
+    pub fn contains(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// One child listed by the cross-check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suspected {
+    pub child_id: Option<String>,
+    /// Full in the core; masked by [`CrossCheck::masked`] before it is shown.
+    pub id_number: Option<String>,
+    pub name: String,
+    /// 12-digit village code.
+    pub village: Option<String>,
+    pub birth_date: String,
+    /// Why the child is listed, in Chinese.
+    pub reason: String,
+    /// `not_enrolled`, `disabled_unplaced`, `dropped_out`, `transferred_no_new`,
+    /// `place_unnamed`, `absence_suspected`, `absence_dropout`.
+    pub category: String,
+    pub priority: bool,
+    /// Source KINDs that have the child (`roster`, `roll`, `attendance`, department lists …).
+    pub sources: Vec<String>,
+    /// Codes from the `priority_groups` list.
+    pub priority_groups: Vec<String>,
+    pub priority_group_names: Vec<String>,
+    /// The state of the child's open case, if one is open.
+    pub case_state: Option<String>,
+    /// The school concerned (absences, roll status), if any.
+    pub school_code: Option<String>,
+}
+
+/// A probable match by name + birth date, for a person to confirm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToConfirm {
+    pub child_id: Option<String>,
+    pub id_number: Option<String>,
+    pub name: String,
+    pub village: Option<String>,
+    pub birth_date: String,
+    pub reason: String,
+    pub sources: Vec<String>,
+    pub priority_groups: Vec<String>,
+    /// The enrolled pupils that probably are this child.
+    pub candidates: Vec<Candidate>,
+}
+
+/// An enrolled pupil that probably is the child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Candidate {
+    pub child_id: String,
+    pub school_code: String,
+    pub village: Option<String>,
+    pub has_id: bool,
+}
+
+/// The cross-check's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossCheck {
+    pub as_of: String,
+    pub window: Window,
+    pub suspected: Vec<Suspected>,
+    pub to_confirm: Vec<ToConfirm>,
+    /// Children of school age the sources named (after grouping one child's records).
+    pub children_checked: usize,
+}
+
+impl CrossCheck {
+    /// The same result with every ID number masked (`4101**********1234`).
+    pub fn masked(mut self) -> CrossCheck {
+        for s in &mut self.suspected {
+            s.id_number = s.id_number.as_deref().map(mask_id);
+        }
+        for s in &mut self.to_confirm {
+            s.id_number = s.id_number.as_deref().map(mask_id);
+        }
+        self
+    }
+}
+
+/// What the rolls say about one person (all of their enrolments anywhere).
+#[derive(Debug, Default, Clone)]
+struct Facts {
+    studying: bool,
+    deferred: bool,
+    suspended: bool,
+    finished: bool,
+    deceased: bool,
+    transferred: Option<String>,
+    dropped: Option<(String, String)>,
+    /// A roll child record of this person (for pupils not on any source).
+    roll_child: Option<RollChild>,
+}
+
+#[derive(Debug, Clone)]
+struct RollChild {
+    child_id: String,
+    name: String,
+    birth: Option<NaiveDate>,
+    village: Option<String>,
+}
+
+type NameBirth = (String, NaiveDate);
+
+/// Runs the cross-check with the default sources.
+pub fn run(conn: &Connection, settings: &Settings, as_of: NaiveDate) -> Result<CrossCheck> {
+    run_with(conn, settings, as_of, &sources::default_sources())
+}
+
+/// Runs the cross-check with the given sources.
+pub fn run_with(
+    conn: &Connection,
+    settings: &Settings,
+    as_of: NaiveDate,
+    sources: &[Box<dyn Source>],
+) -> Result<CrossCheck> {
+    // One read transaction: a consistent view, and one lock instead of one per query.
+    let tx = if conn.is_autocommit() {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
+    };
+    let out = check(conn, settings, as_of, sources);
+    if let Some(tx) = tx {
+        tx.rollback()?;
+    }
+    out
+}
+
+fn check(
+    conn: &Connection,
+    settings: &Settings,
+    as_of: NaiveDate,
+    sources: &[Box<dyn Source>],
+) -> Result<CrossCheck> {
+    let w = Window::new(settings, as_of);
+    store::crosscheck::tune_for_scans(conn)?;
+    let studying = Studying::load(conn)?;
+    let mut people: Vec<Person> = Vec::new();
+    for s in sources {
+        people.extend(s.people(conn, &w, &studying)?);
+    }
+
+    // What the rolls say beyond 在读: deferrals, graduations, transfers, dropouts.
+    let mut facts: HashMap<String, Facts> = HashMap::new();
+    for r in store::crosscheck::list_rolls_not_studying(conn)? {
+        let f = facts.entry(r.key.clone()).or_default();
+        f.studying |= studying.contains(&r.key);
+        match r.status.as_str() {
+            "deferred" => f.deferred = true,
+            "suspended" => f.suspended = true,
+            "graduated" => f.finished |= r.grade.unwrap_or(0) >= 9,
+            "deceased" => f.deceased = true,
+            "transferred_out" => f.transferred = Some(r.status_date.clone().unwrap_or_default()),
+            "dropped_out" => {
+                f.dropped = Some((
+                    r.school_code.clone(),
+                    r.status_date.clone().unwrap_or_default(),
+                ))
+            }
+            _ => {}
+        }
+        if matches!(r.status.as_str(), "dropped_out" | "transferred_out") {
+            f.roll_child = Some(RollChild {
+                child_id: r.child_id,
+                name: r.name,
+                birth: r.birth_date.as_deref().and_then(parse_date),
+                village: r.village_code,
+            });
+        }
+    }
+
+    // Probable matches by name + birth date: pupils studying whose records carry no ID, and (for
+    // children without an ID) any pupil studying with the same name and birth date.
+    let mut by_name_birth: HashMap<NameBirth, Vec<Candidate>> = HashMap::new();
+    let mut add_candidate = |row: store::crosscheck::StudyingRow| {
+        let (child_id, has_id, school_code, village, name, birth) = row;
+        if let Some(b) = birth.as_deref().and_then(parse_date) {
+            let list = by_name_birth.entry((clean_name(&name), b)).or_default();
+            if !list.iter().any(|c| c.child_id == child_id) {
+                list.push(Candidate {
+                    child_id,
+                    school_code,
+                    village,
+                    has_id,
+                });
+            }
+        }
+    };
+    for row in store::crosscheck::list_studying_without_id(conn)? {
+        add_candidate(row);
+    }
+    let asked: BTreeSet<(String, String)> = people
+        .iter()
+        .filter(|p| p.id_key.is_none())
+        .map(|p| (clean_name(&p.name), p.birth_date.to_string()))
+        .collect();
+    let asked: Vec<(String, String)> = asked.into_iter().collect();
+    for row in store::crosscheck::list_studying_by_name_birth(conn, &asked)? {
+        add_candidate(row);
+    }
+    // Decisions that clear a child: approved deferrals in open cases, placements in force,
+    // verification findings this school year.
+    let mut case_state: HashMap<String, String> = HashMap::new();
+    let mut case_keys: HashMap<String, String> = HashMap::new();
+    for (child, key, state) in store::crosscheck::list_open_case_states(conn)? {
+        if let Some(k) = key {
+            case_keys.insert(k, child.clone());
+        }
+        case_state.insert(child, state);
+    }
+    let mut cleared: HashMap<String, String> = HashMap::new();
+    for (child, key, placement, school) in
+        store::placements::list_in_force(conn, &as_of.to_string())?
+    {
+        let why = format!(
+            "已安置：{}{}",
+            name_of(&codes().placements, &placement),
+            school.map(|s| format!("（{s}）")).unwrap_or_default()
+        );
+        cleared.insert(key.unwrap_or(child), why);
+    }
+    for (child, key, finding, detail) in
+        store::verification_tasks::list_findings_since(conn, &w.year_start().to_string())?
+    {
+        if matches!(
+            finding.as_str(),
+            "in_school" | "elsewhere" | "deceased" | "moved_out"
+        ) {
+            let why = format!(
+                "核查结论：{}{}",
+                name_of(&codes().verification_findings, &finding),
+                detail.map(|d| format!("（{d}）")).unwrap_or_default()
+            );
+            cleared.insert(key.unwrap_or(child), why);
+        }
+    }
+
+    // Group the sources' records by person.
+    let mut groups: HashMap<String, Vec<Person>> = HashMap::with_capacity(people.len());
+    for p in people {
+        let key = match (&p.id_key, &p.child_id) {
+            (Some(k), _) => k.clone(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => format!("{}|{}", clean_name(&p.name), p.birth_date),
+        };
+        groups.entry(key).or_default().push(p);
+    }
+    let warnings = attendance::warnings(conn, settings, as_of, None)?;
+    let warned: HashSet<String> = warnings
+        .iter()
+        .map(|x| x.id_key.clone().unwrap_or_else(|| x.child_id.clone()))
+        .collect();
+
+    let children_checked = groups.len();
+    let mut suspected = Vec::new();
+    let mut to_confirm = Vec::new();
+    let state_of = |key: &str, child: Option<&str>| -> Option<String> {
+        child
+            .and_then(|c| case_state.get(c))
+            .or_else(|| case_keys.get(key).and_then(|c| case_state.get(c)))
+            .cloned()
+    };
+    for (key, ps) in &groups {
+        if warned.contains(key) {
+            continue; // listed below, from the attendance warnings
+        }
+        let f = facts.get(key);
+        if f.is_some_and(|f| f.studying || f.finished || f.deceased) {
+            continue;
+        }
+        if f.is_some_and(|f| f.deferred || f.suspended) {
+            continue;
+        }
+        let first = &ps[0];
+        let child_id = ps.iter().find_map(|p| p.child_id.clone());
+        let case = state_of(key, child_id.as_deref());
+        if matches!(case.as_deref(), Some("deferred" | "suspended")) {
+            continue;
+        }
+        if ps.iter().any(|p| p.life_status == "deceased") {
+            continue;
+        }
+        if cleared.contains_key(key) || child_id.as_ref().is_some_and(|c| cleared.contains_key(c)) {
+            continue;
+        }
+        let mut unnamed = None;
+        for p in ps {
+            let detail = p.life_status_detail.as_deref().map(str::trim).unwrap_or("");
+            match p.life_status.as_str() {
+                "moved_away" if detail.is_empty() => {
+                    unnamed = Some("登记为户籍迁出，但未写明迁往何处")
+                }
+                "studying_elsewhere" if detail.is_empty() => {
+                    unnamed = Some("登记为外地就读，但未写明学校")
+                }
+                _ => {}
+            }
+        }
+        let moved_named = unnamed.is_none()
+            && ps
+                .iter()
+                .any(|p| matches!(p.life_status.as_str(), "moved_away" | "studying_elsewhere"));
+        if moved_named {
+            continue;
+        }
+        let mut kinds: BTreeSet<&str> = ps.iter().map(|p| p.kind).collect();
+        let mut labels: Vec<&str> = Vec::new();
+        for p in ps {
+            if !labels.contains(&p.label.as_str()) {
+                labels.push(&p.label);
+            }
+        }
+        let groups = merge_groups(ps.iter().flat_map(|p| p.priority_groups.iter()));
+        let disabled = ps.iter().any(|p| p.disabled);
+        let village = ps.iter().find_map(|p| p.village_code.clone());
+        let has = labels.join("、");
+        let (category, reason, school) = if let Some(why) = unnamed {
+            (
+                "place_unnamed",
+                format!("{has}有，学籍无；{why}，请核实"),
+                None,
+            )
+        } else if let Some((school, date)) = f.and_then(|f| f.dropped.clone()) {
+            kinds.insert("roll");
+            (
+                "dropped_out",
+                format!("学籍状态为辍学{}", paren_date(&date)),
+                Some(school),
+            )
+        } else if let Some(date) = f.and_then(|f| f.transferred.clone()) {
+            kinds.insert("roll");
+            (
+                "transferred_no_new",
+                format!("学籍已转出{}，未见新的在读学籍", paren_date(&date)),
+                None,
+            )
+        } else {
+            // Not on any roll by ID: a probable match by name + birth date goes to a person.
+            let nb = (clean_name(&first.name), first.birth_date);
+            let cands: Vec<Candidate> = by_name_birth
+                .get(&nb)
+                .map(|v| {
+                    v.iter()
+                        .filter(|c| first.id_key.is_none() || !c.has_id)
+                        .filter(|c| match (&c.village, &village) {
+                            (Some(a), Some(b)) => a == b,
+                            _ => true,
+                        })
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !cands.is_empty() {
+                to_confirm.push(ToConfirm {
+                    child_id: child_id.clone(),
+                    id_number: first.id_key.clone(),
+                    name: first.name.clone(),
+                    village: village.clone(),
+                    birth_date: first.birth_date.to_string(),
+                    reason: format!(
+                        "{has}有；学籍中按姓名+出生日期找到{}名可能是同一人的在读学生，请人工确认",
+                        cands.len()
+                    ),
+                    sources: kinds.iter().map(|s| s.to_string()).collect(),
+                    priority_groups: groups.clone(),
+                    candidates: cands,
+                });
+                continue;
+            }
+            if disabled {
+                (
+                    "disabled_unplaced",
+                    format!("{has}有，学籍无；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）"),
+                    None,
+                )
+            } else {
+                ("not_enrolled", format!("{has}有，学籍无"), None)
+            }
+        };
+        suspected.push(entry(
+            child_id,
+            first.id_key.clone(),
+            first.name.clone(),
+            village,
+            first.birth_date,
+            reason,
+            category,
+            kinds.iter().map(|s| s.to_string()).collect(),
+            groups,
+            case,
+            school,
+        ));
+    }
+
+    // Pupils on a roll only (no source names them) whose roll status is 辍学.
+    for (key, f) in &facts {
+        if groups.contains_key(key) || f.studying || f.finished || f.deferred || f.suspended {
+            continue;
+        }
+        let (Some((school, date)), Some(rc)) = (&f.dropped, &f.roll_child) else {
+            continue;
+        };
+        let Some(birth) = rc.birth.filter(|b| w.contains(*b)) else {
+            continue;
+        };
+        if warned.contains(key) || cleared.contains_key(key) || cleared.contains_key(&rc.child_id) {
+            continue;
+        }
+        let case = state_of(key, Some(&rc.child_id));
+        if matches!(case.as_deref(), Some("deferred" | "suspended")) {
+            continue;
+        }
+        suspected.push(entry(
+            Some(rc.child_id.clone()),
+            (key != &rc.child_id).then(|| key.clone()),
+            rc.name.clone(),
+            rc.village.clone(),
+            birth,
+            format!("学籍状态为辍学{}", paren_date(date)),
+            "dropped_out",
+            vec!["roll".into()],
+            vec![],
+            case,
+            Some(school.clone()),
+        ));
+    }
+
+    // Rolls × attendance.
+    for x in &warnings {
+        let key = x.id_key.clone().unwrap_or_else(|| x.child_id.clone());
+        let mut looked_up = Vec::new();
+        if let Some(k) = &x.id_key {
+            for s in sources {
+                looked_up.extend(s.lookup(conn, k)?);
+            }
+        }
+        let ps = (!looked_up.is_empty()).then_some(&looked_up);
+        let mut kinds: BTreeSet<String> = ["roll".to_string(), "attendance".to_string()].into();
+        let mut pg = Vec::new();
+        let mut village = None;
+        let mut child_id = x.child_id.clone();
+        let mut birth = String::new();
+        if let Some(ps) = ps {
+            kinds.extend(ps.iter().map(|p| p.kind.to_string()));
+            pg = merge_groups(ps.iter().flat_map(|p| p.priority_groups.iter()));
+            village = ps.iter().find_map(|p| p.village_code.clone());
+            if let Some(c) = ps.iter().find_map(|p| p.child_id.clone()) {
+                child_id = c;
+            }
+            birth = ps[0].birth_date.to_string();
+        }
+        if birth.is_empty() {
+            if let Some(c) = store::children::get(conn, &x.child_id)? {
+                birth = c.birth_date.unwrap_or_default();
+                village = village.or(c.village_code);
+            }
+        }
+        let case = state_of(&key, Some(&child_id)).or_else(|| state_of(&key, Some(&x.child_id)));
+        let priority = !pg.is_empty();
+        suspected.push(Suspected {
+            child_id: Some(child_id),
+            id_number: x.id_key.clone(),
+            name: x.name.clone(),
+            village,
+            birth_date: birth,
+            reason: format!(
+                "连续{}个上课日缺课未请假（{}至{}，学校{}）：{}",
+                x.days, x.since, x.through, x.school_code, x.level_name
+            ),
+            category: if x.level == "dropout" {
+                "absence_dropout"
+            } else {
+                "absence_suspected"
+            }
+            .into(),
+            priority,
+            sources: kinds.into_iter().collect(),
+            priority_group_names: names(&pg),
+            priority_groups: pg,
+            case_state: case,
+            school_code: Some(x.school_code.clone()),
+        });
+    }
+
+    suspected.sort_by(|a, b| {
+        (&a.village, &a.name, &a.birth_date, &a.child_id).cmp(&(
+            &b.village,
+            &b.name,
+            &b.birth_date,
+            &b.child_id,
+        ))
+    });
+    to_confirm.sort_by(|a, b| {
+        (&a.village, &a.name, &a.child_id).cmp(&(&b.village, &b.name, &b.child_id))
+    });
+    Ok(CrossCheck {
+        as_of: as_of.to_string(),
+        window: w,
+        suspected,
+        to_confirm,
+        children_checked,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn entry(
+    child_id: Option<String>,
+    id_number: Option<String>,
+    name: String,
+    village: Option<String>,
+    birth: NaiveDate,
+    reason: String,
+    category: &str,
+    sources: Vec<String>,
+    groups: Vec<String>,
+    case_state: Option<String>,
+    school_code: Option<String>,
+) -> Suspected {
+    Suspected {
+        child_id,
+        id_number,
+        name,
+        village,
+        birth_date: birth.to_string(),
+        reason,
+        category: category.into(),
+        priority: !groups.is_empty(),
+        sources,
+        priority_group_names: names(&groups),
+        priority_groups: groups,
+        case_state,
+        school_code,
+    }
+}
+
+fn paren_date(d: &str) -> String {
+    if d.is_empty() {
+        String::new()
+    } else {
+        format!("（{d}）")
+    }
+}
+
+/// Group codes in code-list order, once each.
+fn merge_groups<'a>(it: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let set: HashSet<&str> = it.map(String::as_str).collect();
+    let list = &codes().priority_groups;
+    let mut out: Vec<String> = list
+        .iter()
+        .filter(|c| set.contains(c.code.as_str()))
+        .map(|c| c.code.clone())
+        .collect();
+    let mut unknown: Vec<&str> = set
+        .iter()
+        .copied()
+        .filter(|s| !list.iter().any(|c| c.code == *s))
+        .collect();
+    unknown.sort_unstable();
+    out.extend(unknown.into_iter().map(str::to_string));
+    out
+}
+
+fn names(groups: &[String]) -> Vec<String> {
+    groups
+        .iter()
+        .map(|g| name_of(&codes().priority_groups, g))
+        .collect()
+}

@@ -1,0 +1,131 @@
+//! Sources of "who should be in school" for the cross-check. The household rosters (学户册) are
+//! one source; the departments' lists (公安户籍, 残联, 乡村振兴, 民政) are others and plug in here by
+//! implementing [`Source`] and being added to [`default_sources`].
+//!
+//! The contract a source keeps: `people` returns the source's children born inside the window
+//! who are NOT currently studying (`Studying::contains` on the child's linking ID). To stay fast
+//! on a county's 250k children, read only the keys first (a covering index) and fetch the details
+//! of the few not studying — as [`Roster`] does. `lookup` returns the source's records of one ID
+//! (used for pupils listed from the rolls, to report their sources and priority groups).
+
+use super::{Studying, Window};
+use crate::error::Result;
+use crate::households::parse_date;
+use crate::store;
+use crate::store::crosscheck::RosterRow;
+use crate::store::record::codes_from_text;
+use chrono::NaiveDate;
+use rusqlite::Connection;
+
+/// One record of a child in one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The source's KIND (`roster`; department lists `hukou`, `disabled`, `poverty`, `welfare`).
+    pub kind: &'static str,
+    /// The source as a person reads it, e.g. `学户册` or `户籍（鲁山县公安局 2026-10-31）`.
+    pub label: String,
+    /// The register's child record, when the source is the register itself.
+    pub child_id: Option<String>,
+    /// The normalised ID number that links records of one person (see `idnum::link_key`).
+    pub id_key: Option<String>,
+    pub name: String,
+    pub birth_date: NaiveDate,
+    pub village_code: Option<String>,
+    /// Codes from the `priority_groups` list this source knows for the child.
+    pub priority_groups: Vec<String>,
+    /// The source says the child is disabled.
+    pub disabled: bool,
+    /// `normal`, `deceased`, `moved_away`, `studying_elsewhere`.
+    pub life_status: String,
+    /// The school or destination named for `studying_elsewhere` / `moved_away`.
+    pub life_status_detail: Option<String>,
+}
+
+/// A source of children who should be in school.
+pub trait Source {
+    /// The KIND reported in the cross-check's `sources`.
+    fn kind(&self) -> &'static str;
+    /// The source's children born inside the window who are not studying anywhere.
+    fn people(
+        &self,
+        conn: &Connection,
+        window: &Window,
+        studying: &Studying,
+    ) -> Result<Vec<Person>>;
+    /// The source's records of one linking ID (any age, studying or not).
+    fn lookup(&self, _conn: &Connection, _id_key: &str) -> Result<Vec<Person>> {
+        Ok(Vec::new())
+    }
+}
+
+/// The sources the cross-check uses by default. Department lists are added here.
+pub fn default_sources() -> Vec<Box<dyn Source>> {
+    vec![Box::new(Roster)]
+}
+
+/// The village household rosters (学户册): register children that belong to a household.
+pub struct Roster;
+
+impl Roster {
+    fn person(r: RosterRow) -> Option<Person> {
+        let birth_date = parse_date(&r.birth_date)?;
+        let mut groups = match r.household_groups.as_deref() {
+            Some(t) if t != "[]" => codes_from_text(t),
+            _ => Vec::new(),
+        };
+        if r.flags != "[]" {
+            groups.extend(
+                codes_from_text(&r.flags)
+                    .into_iter()
+                    .filter(|f| f == "orphan" || f == "unsupported"),
+            );
+        }
+        let disabled = r.disability_type.as_deref().is_some_and(|d| !d.is_empty());
+        if disabled {
+            groups.push("disabled".into());
+        }
+        Some(Person {
+            kind: "roster",
+            label: "学户册".into(),
+            child_id: Some(r.child_id),
+            id_key: r.id_key,
+            name: r.name,
+            birth_date,
+            village_code: r.village_code,
+            priority_groups: groups,
+            disabled,
+            life_status: r.life_status,
+            life_status_detail: r.life_status_detail,
+        })
+    }
+}
+
+impl Source for Roster {
+    fn kind(&self) -> &'static str {
+        "roster"
+    }
+
+    fn people(&self, conn: &Connection, w: &Window, studying: &Studying) -> Result<Vec<Person>> {
+        let keys = store::crosscheck::list_roster_keys(
+            conn,
+            &w.born_on_or_before.to_string(),
+            &w.born_after.to_string(),
+        )?;
+        let wanted: Vec<i64> = keys
+            .into_iter()
+            .filter(|(_, key)| !studying.contains(key))
+            .map(|(rowid, _)| rowid)
+            .collect();
+        Ok(store::crosscheck::list_roster_by_rowids(conn, &wanted)?
+            .into_iter()
+            .filter_map(Roster::person)
+            .collect())
+    }
+
+    fn lookup(&self, conn: &Connection, id_key: &str) -> Result<Vec<Person>> {
+        Ok(store::crosscheck::list_roster_by_key(conn, id_key)?
+            .into_iter()
+            .filter_map(Roster::person)
+            .collect())
+    }
+}
