@@ -267,11 +267,68 @@ pub fn build(reg: &Register, opts: &LedgerOptions) -> Result<Table> {
                 ]);
             }
         }
-        LedgerKind::Dropouts | LedgerKind::Returns | LedgerKind::Suspected => {
+        LedgerKind::Suspected => {
+            table.columns = cols(&[
+                ("序号", 6.0),
+                ("乡镇", 10.0),
+                ("村（社区）", 12.0),
+                ("姓名", 8.0),
+                ("出生日期", 11.0),
+                ("身份证号", 20.0),
+                ("疑似情形", 12.0),
+                ("列入原因", 40.0),
+                ("数据来源", 16.0),
+                ("重点群体", 16.0),
+                ("涉及学校", 18.0),
+                ("个案状态", 10.0),
+            ]);
+            let check = crate::crosscheck::run(conn, &settings, opts.as_of)?;
+            for s in check.suspected {
+                if let Some(a) = &opts.area {
+                    if !s
+                        .village
+                        .as_deref()
+                        .is_some_and(|v| v.starts_with(a.as_str()))
+                    {
+                        continue;
+                    }
+                }
+                table.rows.push(vec![
+                    String::new(),
+                    area_name(&s.village, 9),
+                    area_name(&s.village, 12),
+                    s.name.clone(),
+                    s.birth_date.clone(),
+                    m.id(&s.id_number),
+                    suspected_category(&s.category).to_string(),
+                    s.reason.clone(),
+                    s.sources
+                        .iter()
+                        .map(|k| source_name(k))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    s.priority_group_names.join("、"),
+                    s.school_code
+                        .as_deref()
+                        .map(&school_name)
+                        .unwrap_or_default(),
+                    s.case_state
+                        .as_deref()
+                        .map(|st| codes::name_of(&c.case_states, st))
+                        .unwrap_or_default(),
+                ]);
+            }
+        }
+        LedgerKind::Dropouts | LedgerKind::Returns => {
             let wanted: &[&str] = match opts.kind {
-                LedgerKind::Dropouts => &["confirmed", "persuading", "deferred", "suspended"],
-                LedgerKind::Returns => &["returned", "placed"],
-                _ => &["suspected"],
+                LedgerKind::Dropouts => &[
+                    "suspected",
+                    "confirmed",
+                    "persuading",
+                    "deferred",
+                    "suspended",
+                ],
+                _ => &["returned", "placed"],
             };
             table.columns = cols(&[
                 ("序号", 6.0),
@@ -387,6 +444,35 @@ pub fn build(reg: &Register, opts: &LedgerOptions) -> Result<Table> {
         r[0] = (i + 1).to_string();
     }
     Ok(table)
+}
+
+/// The Chinese name of a cross-check category.
+fn suspected_category(category: &str) -> &str {
+    match category {
+        "not_enrolled" => "疑似失学",
+        "disabled_unplaced" => "残疾未安置",
+        "dropped_out" => "学籍辍学",
+        "transferred_no_new" => "转出未接收",
+        "place_unnamed" => "去向不明",
+        "absence_suspected" => "连续缺课（疑似辍学）",
+        "absence_dropout" => "连续缺课（辍学）",
+        other => other,
+    }
+}
+
+/// The Chinese name of a source kind.
+fn source_name(kind: &str) -> &str {
+    match kind {
+        "roster" => "学户册",
+        "roll" => "学籍",
+        "attendance" => "考勤",
+        "hukou" => "公安户籍",
+        "disabled" => "残联",
+        "poverty" => "乡村振兴",
+        "welfare" => "民政",
+        "aid" => "资助",
+        other => other,
+    }
 }
 
 fn school_is_special(conn: &rusqlite::Connection, code: &str) -> Result<bool> {

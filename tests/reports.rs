@@ -415,3 +415,40 @@ fn one_child_file_shows_linked_records_and_the_case_timeline_masked() {
         .status
         .success());
 }
+
+#[test]
+fn suspected_ledger_lists_exactly_what_the_crosscheck_lists() {
+    let r = TempRegister::new();
+    r.ok(&["demo"]);
+    let check: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--json", "crosscheck", "--as-of", "2026-11-23"])).unwrap();
+    let suspected = check["suspected"].as_array().unwrap();
+    assert!(
+        !suspected.is_empty(),
+        "the demo county has children out of school"
+    );
+    let out = r.path("suspected.xlsx");
+    r.ok(&[
+        "ledger",
+        "suspected",
+        "--out",
+        out.to_str().unwrap(),
+        "--as-of",
+        "2026-11-23",
+    ]);
+    let rows = read_sheet(&out);
+    assert!(rows[0][0].to_string().contains("疑似辍学学生台账"));
+    assert_eq!(rows.len() - 3, suspected.len());
+    let mut names: Vec<String> = rows[3..].iter().map(|r| r[3].to_string()).collect();
+    let mut expected: Vec<String> = suspected
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    expected.sort();
+    assert_eq!(names, expected);
+    assert!(
+        rows[3..].iter().all(|r| !r[7].to_string().is_empty()),
+        "every row says why it is listed"
+    );
+}
