@@ -360,36 +360,7 @@ pub fn build(reg: &Register, opts: &LedgerOptions) -> Result<Table> {
                 let attempts: Vec<String> = events
                     .iter()
                     .filter(|ev| ev.kind == "attempt")
-                    .map(|ev| {
-                        let v: serde_json::Value =
-                            serde_json::from_str(&ev.payload).unwrap_or_default();
-                        let method = v["method"]
-                            .as_str()
-                            .map(|x| codes::name_of(&c.persuasion_methods, x))
-                            .unwrap_or_default();
-                        let who = v["participants"]
-                            .as_array()
-                            .map(|a| {
-                                a.iter()
-                                    .filter_map(|x| x.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join("、")
-                            })
-                            .unwrap_or_default();
-                        let joint = if v["joint"].as_bool().unwrap_or(false) {
-                            "联合"
-                        } else {
-                            ""
-                        };
-                        format!(
-                            "{} {}{}劝返（{}）：{}",
-                            ev.on_date,
-                            joint,
-                            method,
-                            who,
-                            v["result"].as_str().unwrap_or("")
-                        )
-                    })
+                    .map(|ev| format!("{} {}", ev.on_date, crate::childfile::describe_event(ev)))
                     .collect();
                 let placement = events
                     .iter()
