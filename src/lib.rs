@@ -8,6 +8,7 @@
 pub mod attendance;
 pub mod backup;
 pub mod bundle;
+pub mod cases;
 pub mod childfile;
 pub mod codes;
 pub mod crosscheck;

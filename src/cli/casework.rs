@@ -297,3 +297,373 @@ pub fn bench_crosscheck(a: BenchCrosscheckArgs, ctx: &Ctx) -> Result<i32> {
         }
     }
 }
+
+#[derive(Subcommand)]
+pub enum CaseCmd {
+    /// 新建个案（一人一案）
+    Open {
+        /// 儿童记录编号或身份证号
+        #[arg(long)]
+        child: String,
+        /// 初始状态：suspected（疑似辍学，默认）或 confirmed（已确认辍学）
+        #[arg(long)]
+        state: Option<String>,
+        /// 辍学原因（代码或名称，如 厌学）
+        #[arg(long)]
+        reason: Option<String>,
+        /// 重点群体（可多次；不填则按户和儿童信息自动带出）
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// 包保责任人：学校
+        #[arg(long)]
+        school_person: Option<String>,
+        /// 包保责任人：乡镇
+        #[arg(long)]
+        township_person: Option<String>,
+        /// 包保责任人：村
+        #[arg(long)]
+        village_person: Option<String>,
+        /// 劝返方案
+        #[arg(long)]
+        plan: Option<String>,
+        /// 建档日期（默认今天）
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// 登记一次劝返
+    Attempt {
+        /// 个案编号（可只写前8位）
+        case: String,
+        #[arg(long)]
+        date: Option<String>,
+        /// 参与人，逗号分隔，如 "李老师（学校）,王干部（乡镇）"
+        #[arg(long, value_delimiter = ',')]
+        participants: Vec<String>,
+        /// 联合劝返（学校、乡镇、村共同参加）
+        #[arg(long)]
+        joint: bool,
+        /// 方式：感情、经济、行政、法律
+        #[arg(long)]
+        method: String,
+        /// 劝返内容
+        #[arg(long)]
+        said: String,
+        /// 结果
+        #[arg(long)]
+        result: String,
+    },
+    /// 变更个案状态
+    Transition {
+        case: String,
+        /// 目标状态（代码或名称）：confirmed 已确认辍学、persuading 劝返中、returned 已复学、placed 已安置、deferred 延缓入学、suspended 休学、closed 销号
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// 审批人（延缓入学、休学、销号）
+        #[arg(long)]
+        approver: Option<String>,
+        /// 批准文号（延缓入学、休学）
+        #[arg(long)]
+        doc_no: Option<String>,
+        /// 残疾评估结论文号（代替联合劝返次数）
+        #[arg(long)]
+        assessment: Option<String>,
+        /// 复学学校代码
+        #[arg(long)]
+        school: Option<String>,
+        /// 安置方式：插班、单独编班、普职融合、个别辅导、随班就读、送教上门、特殊教育学校
+        #[arg(long)]
+        placement: Option<String>,
+        /// 销号原因
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// 查看个案及全部记录
+    Show { case: String },
+    /// 列出个案
+    List {
+        /// 只列某一状态
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// 复学观察名单（防反弹）
+    Watch {
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+}
+
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
+}
+
+pub fn case_cmd(c: CaseCmd, ctx: &Ctx) -> Result<i32> {
+    use baoxue::cases;
+    let mut reg = ctx.open()?;
+    let actor = ctx.actor();
+    let today = actor.now.date_naive().to_string();
+    match c {
+        CaseCmd::Open {
+            child,
+            state,
+            reason,
+            groups,
+            school_person,
+            township_person,
+            village_person,
+            plan,
+            date,
+            note,
+        } => {
+            let child_id = cases::resolve_child(reg.conn(), &child)?;
+            let case = cases::open(
+                &mut reg,
+                cases::NewCase {
+                    child_id,
+                    state,
+                    reason,
+                    priority_groups: groups,
+                    resp_school: school_person,
+                    resp_township: township_person,
+                    resp_village: village_person,
+                    plan,
+                    opened_on: date,
+                    note,
+                },
+                &actor,
+            )?;
+            if ctx.json {
+                ctx.print_json(&case)?;
+            } else {
+                println!("已建个案 {}（{}）", case.meta.id, short(&case.meta.id));
+            }
+        }
+        CaseCmd::Attempt {
+            case,
+            date,
+            participants,
+            joint,
+            method,
+            said,
+            result,
+        } => {
+            let ev = cases::record_attempt(
+                &mut reg,
+                &case,
+                cases::Attempt {
+                    on_date: date.unwrap_or(today),
+                    participants,
+                    joint,
+                    method,
+                    said,
+                    result,
+                },
+                &actor,
+            )?;
+            let n = cases::joint_attempts(reg.conn(), &ev.case_id)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({"event": ev, "joint_attempts": n}))?;
+            } else {
+                println!("已登记劝返（{}），本个案联合劝返累计 {n} 次", ev.on_date);
+            }
+        }
+        CaseCmd::Transition {
+            case,
+            to,
+            date,
+            note,
+            approver,
+            doc_no,
+            assessment,
+            school,
+            placement,
+            reason,
+        } => {
+            let c = cases::transition(
+                &mut reg,
+                &case,
+                cases::Transition {
+                    to,
+                    on_date: date.unwrap_or(today),
+                    note,
+                    approver,
+                    doc_no,
+                    assessment,
+                    school,
+                    placement,
+                    reason,
+                },
+                &actor,
+            )?;
+            if ctx.json {
+                ctx.print_json(&c)?;
+            } else {
+                println!(
+                    "个案 {} 已变为“{}”",
+                    short(&c.meta.id),
+                    baoxue::codes::name_of(&baoxue::codes::codes().case_states, &c.state)
+                );
+            }
+        }
+        CaseCmd::Show { case } => {
+            let f = cases::case_file(reg.conn(), &case)?;
+            if ctx.json {
+                ctx.print_json(&f)?;
+            } else {
+                let c = &f.case;
+                let codes = baoxue::codes::codes();
+                println!(
+                    "个案 {}  {}  状态：{}",
+                    c.meta.id, f.child_name, f.state_name
+                );
+                println!(
+                    "建档 {}  原因：{}  重点群体：{}",
+                    c.opened_on,
+                    c.reason_code
+                        .as_deref()
+                        .map(|r| baoxue::codes::name_of(&codes.dropout_reasons, r))
+                        .unwrap_or_default(),
+                    c.priority_groups
+                        .iter()
+                        .map(|g| baoxue::codes::name_of(&codes.priority_groups, g))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                );
+                println!(
+                    "包保：学校 {}，乡镇 {}，村 {}",
+                    c.resp_school.as_deref().unwrap_or("未定"),
+                    c.resp_township.as_deref().unwrap_or("未定"),
+                    c.resp_village.as_deref().unwrap_or("未定")
+                );
+                if let Some(p) = &c.plan {
+                    println!("方案：{p}");
+                }
+                for e in &f.events {
+                    println!("  {}  {}", e.on_date, baoxue::childfile::describe_event(e));
+                }
+                println!(
+                    "联合劝返 {} 次（延缓入学/休学须 {} 次）；下一步可变为：{}",
+                    f.joint_attempts,
+                    f.joint_attempts_required,
+                    f.next_states
+                        .iter()
+                        .map(|s| baoxue::codes::name_of(&codes.case_states, s))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                );
+                if let Some(w) = &f.watch_until {
+                    println!("复学观察至 {w}");
+                }
+            }
+        }
+        CaseCmd::List { state } => {
+            let state = match state {
+                Some(s) => Some(
+                    baoxue::codes::lookup(&baoxue::codes::codes().case_states, &s)
+                        .map(|c| c.code.clone())
+                        .ok_or_else(|| anyhow!("“{s}”不是个案状态"))?,
+                ),
+                None => None,
+            };
+            let list = baoxue::store::cases::list(reg.conn(), state.as_deref())?;
+            if ctx.json {
+                ctx.print_json(&list)?;
+            } else {
+                for c in &list {
+                    let name = baoxue::store::children::get(reg.conn(), &c.child_id)?
+                        .map(|c| c.name)
+                        .unwrap_or_default();
+                    println!(
+                        "{}  {}  {}  建档 {}",
+                        short(&c.meta.id),
+                        name,
+                        baoxue::codes::name_of(&baoxue::codes::codes().case_states, &c.state),
+                        c.opened_on
+                    );
+                }
+                println!("共 {} 个个案", list.len());
+            }
+        }
+        CaseCmd::Watch { as_of: a } => {
+            let day = as_of(ctx, &a)?;
+            let list = cases::watch_list(reg.conn(), day)?;
+            if ctx.json {
+                ctx.print_json(&list)?;
+            } else {
+                for w in &list {
+                    println!(
+                        "{}  {}  {} 复学，观察至 {}（学校 {}）",
+                        short(&w.case_id),
+                        w.name,
+                        w.returned_on,
+                        w.watch_until,
+                        w.school_code.as_deref().unwrap_or("")
+                    );
+                }
+                println!("观察名单共 {} 名", list.len());
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Subcommand)]
+pub enum PlacementCmd {
+    /// 登记安置（如残疾儿童送教上门）
+    Add {
+        /// 儿童记录编号或身份证号
+        #[arg(long)]
+        child: String,
+        /// 安置方式：插班、单独编班、普职融合、个别辅导、随班就读、送教上门、特殊教育学校
+        #[arg(long)]
+        placement: String,
+        #[arg(long)]
+        school: Option<String>,
+        /// 起始日期（默认今天）
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+pub fn placement_cmd(c: PlacementCmd, ctx: &Ctx) -> Result<i32> {
+    let mut reg = ctx.open()?;
+    let actor = ctx.actor();
+    match c {
+        PlacementCmd::Add {
+            child,
+            placement,
+            school,
+            since,
+            note,
+        } => {
+            let child_id = baoxue::cases::resolve_child(reg.conn(), &child)?;
+            let since = since.unwrap_or_else(|| actor.now.date_naive().to_string());
+            let p = baoxue::cases::add_placement(
+                &mut reg,
+                &child_id,
+                &placement,
+                school.as_deref(),
+                &since,
+                note.as_deref(),
+                &actor,
+            )?;
+            if ctx.json {
+                ctx.print_json(&p)?;
+            } else {
+                println!(
+                    "已登记安置：{}，自 {}",
+                    baoxue::codes::name_of(&baoxue::codes::codes().placements, &p.placement),
+                    p.since
+                );
+            }
+        }
+    }
+    Ok(0)
+}

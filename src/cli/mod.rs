@@ -106,6 +106,12 @@ pub enum Command {
     Warnings(casework::WarningsArgs),
     /// 月度人籍核对：在籍学生与到校学生
     MonthlyCheck(casework::MonthlyArgs),
+    /// 一人一案：个案、劝返、状态变更、观察名单
+    #[command(subcommand)]
+    Case(casework::CaseCmd),
+    /// 安置登记（送教上门、随班就读等）
+    #[command(subcommand)]
+    Placement(casework::PlacementCmd),
 }
 
 /// Everything a command needs from the outside world.
@@ -195,6 +201,8 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Attendance(c) => casework::attendance_cmd(c, ctx),
         Command::Warnings(a) => casework::warnings(a, ctx),
         Command::MonthlyCheck(a) => casework::monthly(a, ctx),
+        Command::Case(c) => casework::case_cmd(c, ctx),
+        Command::Placement(c) => casework::placement_cmd(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

@@ -91,3 +91,12 @@ pub fn list_by_child(conn: &Connection, child_id: &str) -> Result<Vec<Case>> {
     let rows = st.query_map([child_id], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+/// Ids of live cases whose id starts with `prefix` (a clerk may type the first 8 characters).
+pub fn list_ids_by_prefix(conn: &Connection, prefix: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM cases WHERE deleted = 0 AND substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 5",
+    )?;
+    let rows = st.query_map([prefix], |r| r.get(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
