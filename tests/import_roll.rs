@@ -510,11 +510,13 @@ fn cli_json_contract_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.db");
     let run = |args: &[&str]| {
-        std::process::Command::new(bin())
+        let out = std::process::Command::new(bin())
             .args(args)
             .env("BAOXUE_DB", &db)
             .output()
-            .unwrap()
+            .unwrap();
+        crate::util::assert_no_personal_numbers(&out, args);
+        out
     };
     assert!(run(&[
         "init",

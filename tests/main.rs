@@ -16,4 +16,5 @@ mod bundle_support;
 mod crash;
 mod lists;
 mod security;
+mod security_fuzz;
 mod security_limits;
