@@ -285,8 +285,13 @@ impl StudentNo {
         if len != 19 {
             return Err(StudentNoError::WrongLength(len));
         }
+        // The kind letter must be ASCII before slicing after it (a CJK first character would
+        // otherwise split a UTF-8 sequence and panic).
+        let Some(kind) = s.chars().next().filter(char::is_ascii) else {
+            return Err(StudentNoError::BadFormat);
+        };
         let rest = &s[1..];
-        match s.as_bytes()[0] {
+        match kind as u8 {
             b'G' => IdNumber::parse(rest)
                 .map(StudentNo::G)
                 .map_err(StudentNoError::BadEmbeddedId),
@@ -342,6 +347,13 @@ pub fn link_key(id_number: Option<&str>, student_no: Option<&str>) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn student_no_starting_with_a_non_ascii_character_is_refused_not_a_panic() {
+        // Found by tests/security_fuzz.rs: 19 characters whose first is multi-byte.
+        assert!(StudentNo::parse("ো®𐍐0a0᧐0AAA!!ᤀ!𞹟𓀀a᧐").is_err());
+        assert!(StudentNo::parse("学41042320180901002X").is_err());
+    }
 
     #[test]
     fn public_vectors() {
