@@ -7,6 +7,8 @@
 //! Record ids, version stamps and times differ between two runs of the same import, so "the same
 //! records" compares every column except those (and foreign keys, which are ids), as sorted rows.
 //!
+//! The same for a county merging a village's bundle (`baoxue bundle import`).
+//!
 //! Default run: 100 kills of a 1,000-row import, half at random times, half when the WAL has
 //! grown past a random size (the writing phase and the commit). `cargo test crash -- --ignored` runs 100 kills
 //! of a 20,000-row import. `BAOXUE_CRASH_SEED` picks the kill times (printed on failure).
@@ -78,8 +80,12 @@ fn import_cmd(db: &Path, file: &Path) -> Command {
         .arg(db)
         .args(["--json", "import", "roll"])
         .arg(file)
-        .args(["--school", "4141000001"])
-        .env("BAOXUE_OPERATOR", "测试员")
+        .args(["--school", "4141000001"]);
+    quiet(c)
+}
+
+fn quiet(mut c: Command) -> Command {
+    c.env("BAOXUE_OPERATOR", "测试员")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -128,16 +134,27 @@ fn kill_during_import(rows: u64, kills: usize) {
     ]);
     let file = r.path("花名册.xlsx");
     baoxue::import::sample::write_roll_xlsx(&file, rows, "城关第一小学").unwrap();
-    let base = r.db.clone();
-    let before = content(&base);
+    let work = r.path("work.db");
+    kill_loop(
+        &r.db,
+        &work,
+        kills,
+        &format!("{rows}-row roll import"),
+        &|db| import_cmd(db, &file),
+    );
+}
 
+/// Kills `cmd` (run against a fresh copy of `base` at `work`) `kills` times; see the module doc.
+fn kill_loop(base: &Path, work: &Path, kills: usize, what: &str, cmd: &dyn Fn(&Path) -> Command) {
+    let before = content(base);
+    let mut wal_name = work.as_os_str().to_owned();
+    wal_name.push("-wal");
+    let wal = std::path::PathBuf::from(wal_name);
     // One complete run gives "after", how long an import takes here, and how large its WAL
     // grows (the writing phase, commit included), to spread the kills over the whole import.
-    let work = r.path("work.db");
-    let wal = r.path("work.db-wal");
-    copy_register(&base, &work);
+    copy_register(base, work);
     let t = Instant::now();
-    let mut child = import_cmd(&work, &file).spawn().unwrap();
+    let mut child = cmd(work).spawn().unwrap();
     let mut max_wal = 0u64;
     let status = loop {
         max_wal = max_wal.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
@@ -148,9 +165,9 @@ fn kill_during_import(rows: u64, kills: usize) {
     };
     assert!(status.success());
     let full = t.elapsed();
-    let after = content(&work);
+    let after = content(work);
     assert_ne!(before, after);
-    check_sound(&work).unwrap();
+    check_sound(work).unwrap();
     assert!(max_wal > 0, "the import wrote a WAL");
 
     let seed: u64 = std::env::var("BAOXUE_CRASH_SEED")
@@ -161,8 +178,8 @@ fn kill_during_import(rows: u64, kills: usize) {
     let (mut saw_before, mut saw_after) = (0, 0);
     let window = full.as_millis() as u64 * 12 / 10 + 1;
     for i in 0..kills {
-        copy_register(&base, &work);
-        let mut child = import_cmd(&work, &file).spawn().unwrap();
+        copy_register(base, work);
+        let mut child = cmd(work).spawn().unwrap();
         // Even kills: at a random time. Odd kills: once the WAL has grown past a random size,
         // i.e. somewhere in the writing phase or its commit.
         let when = if i % 2 == 0 {
@@ -183,10 +200,10 @@ fn kill_during_import(rows: u64, kills: usize) {
         let _ = child.kill(); // SIGKILL; an error means it had already finished
         child.wait().unwrap();
         let ctx = format!("kill {i} {when} (seed {seed}, full import {full:?})");
-        if let Err(e) = check_sound(&work) {
+        if let Err(e) = check_sound(work) {
             panic!("{ctx}: register damaged: {e}");
         }
-        let now = content(&work);
+        let now = content(work);
         let was_before = now == before;
         if was_before {
             saw_before += 1;
@@ -200,15 +217,15 @@ fn kill_during_import(rows: u64, kills: usize) {
         }
         // A register killed mid-import is still usable: the same import then completes.
         if was_before && i % 10 == 0 {
-            assert!(import_cmd(&work, &file).status().unwrap().success());
+            assert!(cmd(work).status().unwrap().success());
             assert!(
-                content(&work) == after,
+                content(work) == after,
                 "{ctx}: import after the kill differs"
             );
         }
     }
     eprintln!(
-        "crash: {kills} kills of a {rows}-row import ({full:?}): {saw_before} before, {saw_after} after"
+        "crash: {kills} kills of a {what} ({full:?}): {saw_before} before, {saw_after} after"
     );
     assert!(saw_before > 0, "no kill landed before the commit");
 }
@@ -222,4 +239,64 @@ fn killing_a_roll_import_leaves_before_or_after_never_a_part() {
 #[ignore = "long: 100 kills of a 20,000-row import"]
 fn killing_a_large_roll_import_leaves_before_or_after_never_a_part() {
     kill_during_import(20_000, 100);
+}
+
+/// A county merging a village's bundle of `children` children (households, children, guardians):
+/// killed 100 times during `baoxue bundle import`.
+fn kill_during_bundle_merge(children: u32, kills: usize) {
+    use crate::bundle_support::*;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("v1.bxb");
+    {
+        let mut c = site(
+            dir.path(),
+            "county.db",
+            baoxue::domain::SiteKind::County,
+            "青山县教育局",
+            COUNTY,
+            None,
+        );
+        let mut v = site(
+            dir.path(),
+            "v1.db",
+            baoxue::domain::SiteKind::Village,
+            "柳树湾村",
+            V1,
+            None,
+        );
+        trusts(&mut c, &v);
+        trusts(&mut v, &c);
+        // The county already holds an earlier bundle from the village.
+        for i in 0..20 {
+            add_child(&mut v, V1, &format!("张早{i}"), 900 + i, 5);
+        }
+        let first = dir.path().join("v1-first.bxb");
+        export(&mut v, &c, false, &first, 6);
+        assert_eq!(import(&mut c, &first, 7).status, "applied");
+        for i in 0..children {
+            add_child(&mut v, V1, &format!("王小{i}"), i % 900, 10);
+        }
+        export(&mut v, &c, false, &bundle, 20);
+    }
+    let base = dir.path().join("county.db");
+    let work = dir.path().join("work.db");
+    kill_loop(
+        &base,
+        &work,
+        kills,
+        &format!("bundle merge of {children} children"),
+        &|db| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_baoxue"));
+            c.arg("--db")
+                .arg(db)
+                .args(["--json", "bundle", "import"])
+                .arg(&bundle);
+            quiet(c)
+        },
+    );
+}
+
+#[test]
+fn killing_a_bundle_merge_leaves_before_or_after_never_a_part() {
+    kill_during_bundle_merge(400, 100);
 }
