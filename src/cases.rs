@@ -154,24 +154,32 @@ fn date_of(field: &str, raw: &str, actor: &Actor) -> Result<NaiveDate> {
     Ok(d)
 }
 
-/// Finds a case by its id or a unique prefix of it (at least 8 characters).
-pub fn resolve(conn: &Connection, id_or_prefix: &str) -> Result<Case> {
-    let s = id_or_prefix.trim();
+/// The short form of a record id a clerk types: its last 8 characters (the random part of a
+/// UUID v7; the first characters are a timestamp shared by records made together).
+pub fn short_id(id: &str) -> &str {
+    let n = id.len();
+    id.get(n.saturating_sub(8)..).unwrap_or(id)
+}
+
+/// Finds a case by its id or a unique short form (its last 8 characters, or a longer start).
+pub fn resolve(conn: &Connection, id_or_short: &str) -> Result<Case> {
+    let s = id_or_short.trim();
     if let Some(c) = store::cases::get(conn, s)? {
         return Ok(c);
     }
     if s.chars().count() >= 8 {
-        let ids = store::cases::list_ids_by_prefix(conn, s)?;
-        if ids.len() == 1 {
-            if let Some(c) = store::cases::get(conn, &ids[0])? {
-                return Ok(c);
-            }
-        }
-        if ids.len() > 1 {
+        let mut hits: Vec<Case> = store::cases::list(conn, None)?
+            .into_iter()
+            .filter(|c| c.meta.id.ends_with(s) || c.meta.id.starts_with(s))
+            .collect();
+        if hits.len() > 1 {
             return Err(Error::invalid(
                 "个案编号",
-                format!("“{s}”对应多个个案，请多输入几位"),
+                format!("“{s}”对应多个个案，请输入完整编号"),
             ));
+        }
+        if let Some(c) = hits.pop() {
+            return Ok(c);
         }
     }
     Err(Error::NotFound {
@@ -250,7 +258,7 @@ pub fn open(reg: &mut Register, new: NewCase, actor: &Actor) -> Result<Case> {
             format!(
                 "{}已有未销号的个案（{}，{}），请在原个案中继续记录",
                 child.name,
-                &open.meta.id[..8.min(open.meta.id.len())],
+                short_id(&open.meta.id),
                 state_name(&open.state)
             ),
         ));
@@ -301,19 +309,30 @@ pub fn open(reg: &mut Register, new: NewCase, actor: &Actor) -> Result<Case> {
         None => actor.now.date_naive(),
     };
     let mut w = reg.writer(actor)?;
-    let case = Case {
-        meta: w.new_meta(),
-        child_id: child.meta.id.clone(),
-        state: state.clone(),
-        reason_code,
-        priority_groups: groups,
-        resp_school: text(&new.resp_school),
-        resp_township: text(&new.resp_township),
-        resp_village: text(&new.resp_village),
-        plan: text(&new.plan),
-        opened_on: opened.to_string(),
-        closed_on: None,
-    };
+    let meta = w.new_meta();
+    let case = write_new(
+        &mut w,
+        Case {
+            meta,
+            child_id: child.meta.id.clone(),
+            state,
+            reason_code,
+            priority_groups: groups,
+            resp_school: text(&new.resp_school),
+            resp_township: text(&new.resp_township),
+            resp_village: text(&new.resp_village),
+            plan: text(&new.plan),
+            opened_on: opened.to_string(),
+            closed_on: None,
+        },
+        &text(&new.note).unwrap_or_default(),
+    )?;
+    w.commit()?;
+    Ok(case)
+}
+
+/// Writes a new case row and its `opened` event inside a caller's transaction.
+pub(crate) fn write_new(w: &mut Writer<'_>, case: Case, note: &str) -> Result<Case> {
     store::cases::put(w.conn(), &case)?;
     w.audit(
         "cases",
@@ -327,16 +346,16 @@ pub fn open(reg: &mut Register, new: NewCase, actor: &Actor) -> Result<Case> {
             "plan",
         ],
     )?;
+    let opened = parse_date(&case.opened_on).unwrap_or_else(|| w.actor().now.date_naive());
     append(
-        &mut w,
+        w,
         &case.meta.id,
         opened,
         "opened",
         None,
-        Some(&state),
-        json!({"note": text(&new.note).unwrap_or_default()}),
+        Some(&case.state),
+        json!({ "note": note }),
     )?;
-    w.commit()?;
     Ok(case)
 }
 
@@ -568,7 +587,7 @@ pub fn transition(reg: &mut Register, case_id: &str, t: Transition, actor: &Acto
             until: None,
             note: Some(format!(
                 "个案{}：{}",
-                &case.meta.id[..8.min(case.meta.id.len())],
+                short_id(&case.meta.id),
                 state_name(&to)
             )),
         };

@@ -32,6 +32,7 @@ pub mod settings;
 pub mod snapshot;
 pub mod stats;
 pub mod store;
+pub mod verification;
 
 pub use error::{Error, Result};
 pub use register::{Actor, Register};

@@ -739,3 +739,86 @@ fn crosscheck_on_the_demo_county_lists_its_dropouts() {
     // The demo marks 6 of its 7 case children 辍学 on the roll (one has returned).
     assert!(dropouts >= 3, "{dropouts}");
 }
+
+#[test]
+fn verification_tasks_go_to_the_village_and_findings_act_on_the_register() {
+    use baoxue::verification::{self, Finding};
+    let mut c = county();
+    let a = c.actor.clone();
+    let made = verification::create_from_crosscheck(&mut c.reg, day("2026-09-15"), &a).unwrap();
+    // 10 suspected + 1 probable match, every one with a register record.
+    assert_eq!(
+        (
+            made.created,
+            made.already_open,
+            made.without_record,
+            made.in_case
+        ),
+        (11, 0, 0, 0)
+    );
+    let task_of = |c: &County, key: &str| {
+        store::verification_tasks::list_by_child(c.reg.conn(), &c.child(key)).unwrap()[0].clone()
+    };
+    let t = task_of(&c, "六岁");
+    assert_eq!(t.area_code, V1);
+    assert_eq!(t.reason, "学户册有，学籍无");
+    // Running it again creates nothing new.
+    let again = verification::create_from_crosscheck(&mut c.reg, day("2026-09-15"), &a).unwrap();
+    assert_eq!((again.created, again.already_open), (0, 11));
+
+    let f = |finding: &str, detail: Option<&str>| Finding {
+        finding: finding.into(),
+        detail: detail.map(str::to_string),
+        found_on: "2026-09-15".into(),
+        found_by: "李村干部".into(),
+    };
+    let e = verification::record(&mut c.reg, &t.meta.id, f("在校就读", None), &a).unwrap_err();
+    assert!(e.to_string().contains("须写明学校"), "{e}");
+    let r = verification::record(
+        &mut c.reg,
+        baoxue::cases::short_id(&t.meta.id),
+        f("在校就读", Some("邻县实验小学")),
+        &a,
+    )
+    .unwrap();
+    assert_eq!(r.task.state, "done");
+    let e = verification::record(&mut c.reg, &t.meta.id, f("死亡", None), &a).unwrap_err();
+    assert!(e.to_string().contains("不能重复登记"), "{e}");
+    // 确认失学辍学 opens a case; 户籍迁出 marks the child moved away.
+    let t = task_of(&c, "无证失学");
+    let r = verification::record(&mut c.reg, &t.meta.id, f("confirmed_out", None), &a).unwrap();
+    assert!(r.case_opened);
+    let case = store::cases::get(c.reg.conn(), r.case_id.as_deref().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.state, "confirmed");
+    let t = task_of(&c, "十五");
+    let e = verification::record(&mut c.reg, &t.meta.id, f("户籍迁出", None), &a).unwrap_err();
+    assert!(e.to_string().contains("迁往何处"), "{e}");
+    let r = verification::record(
+        &mut c.reg,
+        &t.meta.id,
+        f("户籍迁出", Some("江苏省苏州市")),
+        &a,
+    )
+    .unwrap();
+    assert!(r.child_updated);
+
+    let settings = Settings::load(c.reg.conn()).unwrap();
+    let x = baoxue::crosscheck::run(c.reg.conn(), &settings, day("2026-09-15")).unwrap();
+    let names: Vec<&str> = x.suspected.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        !names.contains(&"王六岁") && !names.contains(&"赵十五"),
+        "{names:?}"
+    );
+    let qian = x.suspected.iter().find(|s| s.name == "钱无证").unwrap();
+    assert_eq!(qian.case_state.as_deref(), Some("confirmed"));
+    assert_eq!(x.suspected.len(), 8);
+    // The child in case work gets no new task.
+    let third = verification::create_from_crosscheck(&mut c.reg, day("2026-09-15"), &a).unwrap();
+    assert_eq!(
+        (third.created, third.already_open, third.in_case),
+        (0, 8, 1)
+    );
+    assert_eq!(store::audit::verify(c.reg.conn()).unwrap(), None);
+}

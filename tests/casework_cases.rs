@@ -586,7 +586,7 @@ fn the_case_cli_runs_a_case_from_opening_to_closing() {
     .unwrap();
     let case = opened["meta"]["id"].as_str().unwrap().to_string();
     assert_eq!(opened["priority_groups"], serde_json::json!(["dibao"]));
-    let short = &case[..8];
+    let short = baoxue::cases::short_id(&case);
     r.ok(&[
         "case",
         "transition",

@@ -334,7 +334,7 @@ pub enum CaseCmd {
     },
     /// 登记一次劝返
     Attempt {
-        /// 个案编号（可只写前8位）
+        /// 个案编号（可只写后8位）
         case: String,
         #[arg(long)]
         date: Option<String>,
@@ -399,7 +399,7 @@ pub enum CaseCmd {
 }
 
 fn short(id: &str) -> &str {
-    &id[..8.min(id.len())]
+    baoxue::cases::short_id(id)
 }
 
 pub fn case_cmd(c: CaseCmd, ctx: &Ctx) -> Result<i32> {
@@ -662,6 +662,134 @@ pub fn placement_cmd(c: PlacementCmd, ctx: &Ctx) -> Result<i32> {
                     baoxue::codes::name_of(&baoxue::codes::codes().placements, &p.placement),
                     p.since
                 );
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Subcommand)]
+pub enum VerifyCmd {
+    /// 按四查三比对结果生成核查任务（每名儿童一个未完成任务）
+    Create {
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// 列出核查任务
+    List {
+        /// 区划代码前缀（村、乡镇）
+        #[arg(long)]
+        area: Option<String>,
+        /// open（待核查）或 done（已核查）
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// 登记入户核查结论
+    Record {
+        /// 任务编号（可只写后8位）
+        task: String,
+        /// 在校就读、外地就读、确认失学辍学、身体原因、死亡、户籍迁出、信息有误
+        #[arg(long)]
+        finding: String,
+        /// 学校/地点/去向/说明
+        #[arg(long)]
+        detail: Option<String>,
+        #[arg(long)]
+        date: Option<String>,
+        /// 核查人
+        #[arg(long)]
+        by: String,
+    },
+}
+
+pub fn verify_cmd(c: VerifyCmd, ctx: &Ctx) -> Result<i32> {
+    use baoxue::verification;
+    let mut reg = ctx.open()?;
+    let actor = ctx.actor();
+    match c {
+        VerifyCmd::Create { as_of: a } => {
+            let day = as_of(ctx, &a)?;
+            let r = verification::create_from_crosscheck(&mut reg, day, &actor)?;
+            if ctx.json {
+                ctx.print_json(&r)?;
+            } else {
+                println!(
+                    "新建核查任务 {} 个；已有未完成任务 {} 名；已在个案中 {} 名；登记库中无记录（仅部门名单）{} 名",
+                    r.created, r.already_open, r.in_case, r.without_record
+                );
+            }
+        }
+        VerifyCmd::List { area, state } => {
+            let list = baoxue::store::verification_tasks::list(
+                reg.conn(),
+                area.as_deref(),
+                state.as_deref(),
+            )?;
+            if ctx.json {
+                ctx.print_json(&list)?;
+            } else {
+                let codes = baoxue::codes::codes();
+                for t in &list {
+                    let name = baoxue::store::children::get(reg.conn(), &t.child_id)?
+                        .map(|c| c.name)
+                        .unwrap_or_default();
+                    println!(
+                        "{}  {}  {}  {}  {}",
+                        short(&t.meta.id),
+                        t.area_code,
+                        name,
+                        if t.state == "done" {
+                            format!(
+                                "已核查：{}{}",
+                                baoxue::codes::name_of(
+                                    &codes.verification_findings,
+                                    t.finding.as_deref().unwrap_or("")
+                                ),
+                                t.finding_detail
+                                    .as_deref()
+                                    .map(|d| format!("（{d}）"))
+                                    .unwrap_or_default()
+                            )
+                        } else {
+                            "待核查".to_string()
+                        },
+                        t.reason
+                    );
+                }
+                println!("共 {} 个任务", list.len());
+            }
+        }
+        VerifyCmd::Record {
+            task,
+            finding,
+            detail,
+            date,
+            by,
+        } => {
+            let r = verification::record(
+                &mut reg,
+                &task,
+                verification::Finding {
+                    finding,
+                    detail,
+                    found_on: date.unwrap_or_else(|| actor.now.date_naive().to_string()),
+                    found_by: by,
+                },
+                &actor,
+            )?;
+            if ctx.json {
+                ctx.print_json(&r)?;
+            } else {
+                println!("已登记核查结论");
+                if r.case_opened {
+                    println!(
+                        "已建个案 {}（已确认辍学）",
+                        r.case_id.as_deref().map(short).unwrap_or("")
+                    );
+                }
+                if r.child_updated {
+                    println!("已更新儿童状态");
+                }
             }
         }
     }

@@ -109,6 +109,9 @@ pub enum Command {
     /// 一人一案：个案、劝返、状态变更、观察名单
     #[command(subcommand)]
     Case(casework::CaseCmd),
+    /// 核查任务：生成、列出、登记结论
+    #[command(subcommand)]
+    Verify(casework::VerifyCmd),
     /// 安置登记（送教上门、随班就读等）
     #[command(subcommand)]
     Placement(casework::PlacementCmd),
@@ -203,6 +206,7 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::MonthlyCheck(a) => casework::monthly(a, ctx),
         Command::Case(c) => casework::case_cmd(c, ctx),
         Command::Placement(c) => casework::placement_cmd(c, ctx),
+        Command::Verify(c) => casework::verify_cmd(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)
