@@ -23,6 +23,7 @@ pub mod import;
 pub mod ledger;
 pub mod limits;
 pub mod lists;
+pub mod notices;
 pub mod operators;
 pub mod paths;
 pub mod register;

@@ -822,3 +822,107 @@ fn verification_tasks_go_to_the_village_and_findings_act_on_the_register() {
     );
     assert_eq!(store::audit::verify(c.reg.conn()).unwrap(), None);
 }
+
+#[test]
+fn enrolment_and_return_notices_are_printable_pages_with_masked_ids() {
+    let mut c = county();
+    let a = c.actor.clone();
+    let list = baoxue::notices::enrol_notices(c.reg.conn(), 2026, None).unwrap();
+    let got: Vec<(&str, i64, Option<&str>)> = list
+        .iter()
+        .map(|n| (n.name.as_str(), n.grade, n.school_code.as_deref()))
+        .collect();
+    // 王六岁 turns 6 on the cutoff (李未满 a day later is not yet due); 褚在读 finished grade 6.
+    assert_eq!(got, vec![("王六岁", 1, Some(S1)), ("褚在读", 7, Some(S1))]);
+    let html =
+        baoxue::notices::enrol_html(c.reg.conn(), &list, 2026, "测试县教育局", day("2026-07-01"))
+            .unwrap();
+    assert_eq!(html.matches("<main class=\"notice\">").count(), 2);
+    assert!(html.contains("@page{size:A4"));
+    assert!(html.contains("2026年9月1日") && html.contains("城关镇中心小学"));
+    let full = id_number("410423", "20200831", 11);
+    assert!(!html.contains(&full));
+    assert!(html.contains(&baoxue::idnum::mask_id(&full)));
+
+    // 限期返校通知书 for a confirmed dropout; recorded in the case.
+    let dropout = c.child("低保辍学");
+    let case = baoxue::cases::open(
+        &mut c.reg,
+        baoxue::cases::NewCase {
+            child_id: dropout,
+            state: Some("confirmed".into()),
+            opened_on: Some("2026-09-10".into()),
+            ..Default::default()
+        },
+        &a,
+    )
+    .unwrap();
+    let e = baoxue::notices::issue_return_notice(
+        &mut c.reg,
+        &case.meta.id,
+        "2026-09-01",
+        "城关镇人民政府",
+        &a,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("今天以后"), "{e}");
+    let html = baoxue::notices::issue_return_notice(
+        &mut c.reg,
+        &case.meta.id,
+        "2026-09-30",
+        "城关镇人民政府",
+        &a,
+    )
+    .unwrap();
+    assert!(html.contains("限期返校通知书") && html.contains("冯辍学"));
+    assert!(html.contains("2026年9月30日") && html.contains("城关镇初级中学"));
+    assert!(!html.contains(&id_number("410423", "20120808", 29)));
+    let events = store::case_events::list_by_case(c.reg.conn(), &case.meta.id).unwrap();
+    assert_eq!(events.last().unwrap().kind, "notice");
+    // Not for a suspected case.
+    let six = c.child("六岁");
+    let other = baoxue::cases::open(
+        &mut c.reg,
+        baoxue::cases::NewCase {
+            child_id: six,
+            ..Default::default()
+        },
+        &a,
+    )
+    .unwrap();
+    let e = baoxue::notices::issue_return_notice(
+        &mut c.reg,
+        &other.meta.id,
+        "2026-09-30",
+        "城关镇人民政府",
+        &a,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("劝返中"), "{e}");
+
+    // The CLI writes the files.
+    let db = c.tmp.db.clone();
+    let out = c.tmp.path("入学通知书.html");
+    let text = String::from_utf8(
+        crate::util::run_cli(
+            &db,
+            &[
+                "notice",
+                "enrol",
+                "--year",
+                "2026",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("已生成入学通知书 2 份（一年级 1，初一 1）"),
+        "{text}"
+    );
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("入学通知书"));
+}

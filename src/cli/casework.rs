@@ -795,3 +795,97 @@ pub fn verify_cmd(c: VerifyCmd, ctx: &Ctx) -> Result<i32> {
     }
     Ok(0)
 }
+
+#[derive(Subcommand)]
+pub enum NoticeCmd {
+    /// 入学通知书：秋季入一年级、初一的学户册儿童，每人一页
+    Enrol {
+        #[arg(long)]
+        out: PathBuf,
+        /// 入学年份（默认今年）
+        #[arg(long)]
+        year: Option<i32>,
+        /// 区划代码前缀（乡镇、村）
+        #[arg(long)]
+        area: Option<String>,
+        /// 发文单位（默认本单位名称）
+        #[arg(long)]
+        issuer: Option<String>,
+    },
+    /// 限期返校通知书（记入个案）
+    Return {
+        /// 个案编号（可只写后8位）
+        case: String,
+        /// 返校期限
+        #[arg(long)]
+        deadline: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// 发文单位（默认本单位名称）
+        #[arg(long)]
+        issuer: Option<String>,
+    },
+}
+
+fn write_html(path: &std::path::Path, html: &str) -> Result<()> {
+    std::fs::write(path, html).map_err(|e| anyhow!("无法写入 {}：{e}", path.display()))
+}
+
+pub fn notice_cmd(c: NoticeCmd, ctx: &Ctx) -> Result<i32> {
+    use chrono::Datelike;
+    let mut reg = ctx.open()?;
+    let actor = ctx.actor();
+    let site = reg.require_site()?;
+    match c {
+        NoticeCmd::Enrol {
+            out,
+            year,
+            area,
+            issuer,
+        } => {
+            let year = year.unwrap_or(actor.now.date_naive().year());
+            let list = baoxue::notices::enrol_notices(reg.conn(), year, area.as_deref())?;
+            let html = baoxue::notices::enrol_html(
+                reg.conn(),
+                &list,
+                year,
+                issuer.as_deref().unwrap_or(&site.name),
+                actor.now.date_naive(),
+            )?;
+            write_html(&out, &html)?;
+            let g1 = list.iter().filter(|n| n.grade == 1).count();
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({"file": out, "grade1": g1, "grade7": list.len() - g1, "notices": list}))?;
+            } else {
+                println!(
+                    "已生成入学通知书 {} 份（一年级 {}，初一 {}）：{}",
+                    list.len(),
+                    g1,
+                    list.len() - g1,
+                    out.display()
+                );
+            }
+        }
+        NoticeCmd::Return {
+            case,
+            deadline,
+            out,
+            issuer,
+        } => {
+            let html = baoxue::notices::issue_return_notice(
+                &mut reg,
+                &case,
+                &deadline,
+                issuer.as_deref().unwrap_or(&site.name),
+                &actor,
+            )?;
+            write_html(&out, &html)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({"file": out}))?;
+            } else {
+                println!("已生成限期返校通知书并记入个案：{}", out.display());
+            }
+        }
+    }
+    Ok(0)
+}

@@ -112,6 +112,9 @@ pub enum Command {
     /// 核查任务：生成、列出、登记结论
     #[command(subcommand)]
     Verify(casework::VerifyCmd),
+    /// 通知书：入学通知书、限期返校通知书（可打印的 HTML）
+    #[command(subcommand)]
+    Notice(casework::NoticeCmd),
     /// 安置登记（送教上门、随班就读等）
     #[command(subcommand)]
     Placement(casework::PlacementCmd),
@@ -207,6 +210,7 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Case(c) => casework::case_cmd(c, ctx),
         Command::Placement(c) => casework::placement_cmd(c, ctx),
         Command::Verify(c) => casework::verify_cmd(c, ctx),
+        Command::Notice(c) => casework::notice_cmd(c, ctx),
         Command::Codes => {
             ctx.print_json(baoxue::codes::codes())?;
             Ok(0)

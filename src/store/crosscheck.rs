@@ -212,3 +212,39 @@ pub fn list_open_case_states(conn: &Connection) -> Result<Vec<(String, Option<St
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+/// A roster child's latest enrolment grade and status, if any: `(grade, status)`.
+pub fn latest_enrolment(
+    conn: &Connection,
+    id_key: Option<&str>,
+    child_id: &str,
+) -> Result<Option<(Option<i64>, String)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT e.grade, e.status FROM enrolments e JOIN children c ON c.id = e.child_id
+         WHERE e.deleted = 0 AND c.deleted = 0 AND (c.id = ?2 OR (?1 IS NOT NULL AND c.id_key = ?1))
+         ORDER BY COALESCE(e.grade, 0) DESC, e.version DESC LIMIT 1",
+    )?;
+    let mut rows = st.query(params![id_key, child_id])?;
+    match rows.next()? {
+        Some(r) => Ok(Some((r.get(0)?, r.get(1)?))),
+        None => Ok(None),
+    }
+}
+
+/// Roster children born in `(born_after, born_by]`, optionally under a division code prefix.
+pub fn list_roster_born_between(
+    conn: &Connection,
+    born_by: &str,
+    born_after: &str,
+    area_prefix: Option<&str>,
+) -> Result<Vec<RosterRow>> {
+    let prefix = format!("{}%", area_prefix.unwrap_or(""));
+    let mut st = conn.prepare(&format!(
+        "{ROSTER_SELECT}
+         WHERE c.deleted = 0 AND c.household_id IS NOT NULL AND c.birth_date <= ?1 AND c.birth_date > ?2
+           AND COALESCE(c.village_code, h.village_code) LIKE ?3
+         ORDER BY COALESCE(c.village_code, h.village_code), c.name, c.id"
+    ))?;
+    let rows = st.query_map(params![born_by, born_after, prefix], roster_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
