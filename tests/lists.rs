@@ -839,3 +839,25 @@ fn lists_do_not_travel() {
     let snap = t.ok(&["snapshot"]);
     assert!(!snap.contains("鲁山县公安局"));
 }
+
+#[test]
+fn window_keys_cover_the_school_age_window() {
+    let (t, p) = county();
+    let reg = baoxue::Register::open(&t.db).unwrap();
+    let v = baoxue::store::list_versions::list_current(reg.conn(), Some("hukou")).unwrap();
+    let keys =
+        baoxue::store::list_rows::list_window_keys(reg.conn(), v[0].id, "2020-08-31", "2010-10-31")
+            .unwrap();
+    let rowids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+    let mut names: Vec<String> = baoxue::store::list_rows::list_by_rowids(reg.conn(), &rowids)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    names.sort();
+    let mut want = vec!["王小明", "李四", "张三", "赵六", "吴十", "冯十一"];
+    want.sort();
+    assert_eq!(names, want, "born on the cutoff day in, a day later out; 17-year-old out");
+    assert!(keys.iter().any(|k| k.1.as_deref() == Some(p.d_zhao.as_str())));
+    assert!(!keys.iter().any(|k| k.1.as_deref() == Some(p.e_qian.as_str())));
+}

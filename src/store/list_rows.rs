@@ -164,23 +164,34 @@ pub fn list_current_by_key(conn: &Connection, id_key: &str) -> Result<Vec<Source
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Rows of current versions of one KIND whose child was born in `(born_after, born_on_or_before]`
-/// and whose ID is not in `temp.xc_studying(k)` (filled by the cross-check before it asks).
-/// Rows without an ID are always returned (the cross-check matches them by name + birth date).
-pub fn list_current_not_studying(
+/// The `(rowid, id_key)` of one version's rows whose child was born in
+/// `(born_after, born_on_or_before]`, read from the covering index `list_rows_window` (the
+/// cross-check keeps the keys not studying and fetches only their rows, [`list_by_rowids`]).
+pub fn list_window_keys(
     conn: &Connection,
-    kind: &str,
+    version_id: i64,
     born_on_or_before: &str,
     born_after: &str,
-) -> Result<Vec<SourcedRow>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT v.kind, v.source, v.as_of, {} FROM list_versions v
-         JOIN list_rows r ON r.version_id = v.id
-         WHERE v.kind = ?1 AND {CURRENT}
-           AND r.birth_date <= ?2 AND r.birth_date > ?3
-           AND (r.id_key IS NULL OR NOT EXISTS (SELECT 1 FROM temp.xc_studying s WHERE s.k = r.id_key))",
-        prefixed_columns()
-    ))?;
-    let rows = st.query_map(params![kind, born_on_or_before, born_after], sourced)?;
+) -> Result<Vec<(i64, Option<String>)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT rowid, id_key FROM list_rows INDEXED BY list_rows_window
+         WHERE version_id = ?1 AND birth_date <= ?2 AND birth_date > ?3",
+    )?;
+    let rows = st.query_map(params![version_id, born_on_or_before, born_after], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The rows with these rowids (in the order given).
+pub fn list_by_rowids(conn: &Connection, rowids: &[i64]) -> Result<Vec<ListRow>> {
+    let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM list_rows WHERE rowid = ?1"))?;
+    let mut out = Vec::with_capacity(rowids.len());
+    for id in rowids {
+        let mut rows = st.query_map([id], |r| from_row(r, 0))?;
+        if let Some(r) = rows.next() {
+            out.push(r?);
+        }
+    }
+    Ok(out)
 }

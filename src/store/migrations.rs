@@ -363,6 +363,10 @@ pub const MIGRATIONS: &[&str] = &[
         CREATE INDEX children_roster ON children(household_id, birth_date, id_key, id, deleted)
             WHERE household_id IS NOT NULL;"
     ),
+    // 8 (department lists): a covering index for the cross-check's window query (version, birth
+    // date → ID), replacing the narrower one.
+    "DROP INDEX list_rows_birth;
+    CREATE INDEX list_rows_window ON list_rows(version_id, birth_date, id_key);",
 ];
 
 /// The schema version this build writes.
