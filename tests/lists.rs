@@ -857,7 +857,141 @@ fn window_keys_cover_the_school_age_window() {
     names.sort();
     let mut want = vec!["王小明", "李四", "张三", "赵六", "吴十", "冯十一"];
     want.sort();
-    assert_eq!(names, want, "born on the cutoff day in, a day later out; 17-year-old out");
-    assert!(keys.iter().any(|k| k.1.as_deref() == Some(p.d_zhao.as_str())));
-    assert!(!keys.iter().any(|k| k.1.as_deref() == Some(p.e_qian.as_str())));
+    assert_eq!(
+        names, want,
+        "born on the cutoff day in, a day later out; 17-year-old out"
+    );
+    assert!(keys
+        .iter()
+        .any(|k| k.1.as_deref() == Some(p.d_zhao.as_str())));
+    assert!(!keys
+        .iter()
+        .any(|k| k.1.as_deref() == Some(p.e_qian.as_str())));
+}
+
+/// `(name, id, sources, priority_groups, reason)` of a suspected entry.
+type Entry = (String, String, Vec<String>, Vec<String>, String);
+
+fn suspected(v: &Value) -> Vec<Entry> {
+    let strs = |x: &Value| -> Vec<String> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut out: Vec<_> = v["suspected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(
+                s["priority"].as_bool().unwrap(),
+                !s["priority_groups"].as_array().unwrap().is_empty()
+            );
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["id_number"].as_str().unwrap_or("").to_string(),
+                strs(&s["sources"]),
+                strs(&s["priority_groups"]),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn v(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn crosscheck_lists_each_child_once_with_sources_and_groups() {
+    let (t, p) = county();
+    let r = json(&t.ok(&["--json", "crosscheck", "--as-of", "2026-10-31", "--full"]));
+    assert_eq!(r["as_of"], "2026-10-31");
+    let hukou = "户籍（鲁山县公安局 2026-10-31）";
+    let mut want = vec![
+        // On hukou and poverty lists: listed once, with both sources and the poverty group.
+        (
+            "王小明".to_string(),
+            p.a_wang.clone(),
+            v(&["hukou", "poverty"]),
+            v(&["jiandang"]),
+            format!("{hukou}、脱贫监测名单（鲁山县乡村振兴局 2026-10-31）有，学籍无"),
+        ),
+        // Turns 6 on the cutoff day: of school age.
+        (
+            "赵六".to_string(),
+            p.d_zhao.clone(),
+            v(&["hukou"]),
+            v(&[]),
+            format!("{hukou}有，学籍无"),
+        ),
+        // On the 残联 list only, neither enrolled nor placed.
+        (
+            "周九".to_string(),
+            p.g_zhou.clone(),
+            v(&["disabled"]),
+            v(&["disabled"]),
+            "残联名册（鲁山县残联 2026-10-31）有，学籍无；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）".to_string(),
+        ),
+    ];
+    want.sort();
+    let got = suspected(&r);
+    assert_eq!(got, want, "{r:#}");
+    // Not listed: the G-form-only and full-width-ID pupils (enrolled), the child turning 6 a day
+    // after the cutoff, the 17-year-old, the adult head, the enrolled orphan and disabled pupil.
+    for id in [
+        &p.b_li, &p.c_zhang, &p.e_qian, &p.f_sun, &p.h_head, &p.i_wu, &p.k_feng,
+    ] {
+        assert!(!got.iter().any(|g| &g.1 == id));
+    }
+}
+
+#[test]
+fn crosscheck_uses_the_newest_version_of_a_source() {
+    let (t, p) = county();
+    // A newer 公安 extract without 赵六 and 王小明: only the older version had them.
+    let f = t.path("hukou-new.xlsx");
+    write_xlsx(
+        &f,
+        None,
+        &[row(&["姓名", "公民身份号码"]), row(&["李四", &p.b_li])],
+    );
+    import_json(&t, "hukou", &f, "鲁山县公安局", "2026-11-30");
+    let r = json(&t.ok(&["--json", "crosscheck", "--as-of", "2026-11-30", "--full"]));
+    let got = suspected(&r);
+    let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    // The poverty list spells him 王晓明; the ID is what matches.
+    assert_eq!(names, vec!["周九", "王晓明"]);
+    let wang = got.iter().find(|g| g.1 == p.a_wang).unwrap();
+    assert_eq!(wang.2, v(&["poverty"]));
+    assert_eq!(
+        wang.4,
+        "脱贫监测名单（鲁山县乡村振兴局 2026-10-31）有，学籍无"
+    );
+    // Enrolling 王小明 (a roll with his ID and another spelling of his name) clears him.
+    let roll = t.path("roll2.xlsx");
+    write_xlsx(
+        &roll,
+        None,
+        &[
+            row(&["姓名", "身份证号", "年级"]),
+            row(&["王晓明", &p.a_wang, "六年级"]),
+        ],
+    );
+    t.ok(&[
+        "import",
+        "roll",
+        roll.to_str().unwrap(),
+        "--school",
+        "4141000001",
+        "--term",
+        "2026秋",
+    ]);
+    let r = json(&t.ok(&["--json", "crosscheck", "--as-of", "2026-11-30", "--full"]));
+    let names: Vec<String> = suspected(&r).into_iter().map(|g| g.0).collect();
+    assert_eq!(names, vec!["周九"]);
 }

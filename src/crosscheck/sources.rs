@@ -60,7 +60,9 @@ pub trait Source {
 
 /// The sources the cross-check uses by default. Department lists are added here.
 pub fn default_sources() -> Vec<Box<dyn Source>> {
-    vec![Box::new(Roster)]
+    let mut v: Vec<Box<dyn Source>> = vec![Box::new(Roster)];
+    v.extend(crate::lists::sources::cross_check_sources());
+    v
 }
 
 /// The village household rosters (学户册): register children that belong to a household.

@@ -269,6 +269,7 @@ pub fn import_list(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    crate::store::roll_imports::tune_for_bulk(reg.conn())?;
     let mut w = reg.writer(actor)?;
     let mut out = ListOutcome::default();
     let lr = &mut out.report;

@@ -11,6 +11,7 @@
 //!   name them, with source name, as-of date and priority groups; what is loaded (`list sources`).
 //! - [`checks`]: the information reports: pupils whose ID is on no hukou list, disabled-register
 //!   children enrolled or placed, and 应享尽享 (priority pupils missing from the aid lists).
+//! - [`sources`]: the lists as sources of the cross-check (`crosscheck::sources::Source`).
 //! - [`bench`]: generated 250k-row hukou extracts and a large county for the benchmarks.
 //!
 //! List data is county-local reference data: it is not in `store::TRAVELLING_TABLES`.
@@ -21,6 +22,7 @@ pub mod import;
 pub mod parse;
 pub mod query;
 pub mod schema;
+pub mod sources;
 
 pub use import::{import_list, ListImport, ListOutcome, ListReport};
 

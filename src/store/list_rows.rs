@@ -137,17 +137,18 @@ fn prefixed_columns() -> String {
 
 /// Every row of the current version of every source (of the given KINDs; all when empty).
 pub fn list_current(conn: &Connection, kinds: &[&str]) -> Result<Vec<SourcedRow>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT v.kind, v.source, v.as_of, {} FROM list_rows r JOIN list_versions v ON v.id = r.version_id
-         WHERE {CURRENT} ORDER BY v.kind, v.source, r.row",
-        prefixed_columns()
-    ))?;
-    let rows = st.query_map([], sourced)?;
     let mut out = Vec::new();
-    for r in rows {
-        let r = r?;
-        if kinds.is_empty() || kinds.contains(&r.kind.as_str()) {
-            out.push(r);
+    for v in super::list_versions::list_current(conn, None)? {
+        if !kinds.is_empty() && !kinds.contains(&v.kind.as_str()) {
+            continue;
+        }
+        for row in list_by_version(conn, v.id)? {
+            out.push(SourcedRow {
+                kind: v.kind.clone(),
+                source: v.source.clone(),
+                as_of: v.as_of.clone(),
+                row,
+            });
         }
     }
     Ok(out)
@@ -185,7 +186,8 @@ pub fn list_window_keys(
 
 /// The rows with these rowids (in the order given).
 pub fn list_by_rowids(conn: &Connection, rowids: &[i64]) -> Result<Vec<ListRow>> {
-    let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM list_rows WHERE rowid = ?1"))?;
+    let mut st =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM list_rows WHERE rowid = ?1"))?;
     let mut out = Vec::with_capacity(rowids.len());
     for id in rowids {
         let mut rows = st.query_map([id], |r| from_row(r, 0))?;
