@@ -45,7 +45,7 @@ pub fn crosscheck(a: CrosscheckArgs, ctx: &Ctx) -> Result<i32> {
         return Ok(0);
     }
     println!(
-        "四查三比对（{}，{}学年，入学截止日 {}）：核对适龄儿童 {} 名",
+        "四查三比对（{}，{}学年，入学截止日 {}）：未见在读学籍的适龄儿童 {} 名",
         r.as_of, r.window.school_year, r.window.cutoff, r.children_checked
     );
     println!("疑似失学辍学 {} 名：", r.suspected.len());
@@ -286,7 +286,7 @@ pub fn bench_crosscheck(a: BenchCrosscheckArgs, ctx: &Ctx) -> Result<i32> {
                         .join(" ")
                 );
                 println!(
-                    "结果：核对 {} 名，疑似 {} 名，待确认 {} 名；基准库 {}",
+                    "结果：未见在读学籍 {} 名，疑似 {} 名，待确认 {} 名；基准库 {}",
                     r.children_checked,
                     r.suspected,
                     r.to_confirm,

@@ -165,7 +165,8 @@ pub struct CrossCheck {
     pub window: Window,
     pub suspected: Vec<Suspected>,
     pub to_confirm: Vec<ToConfirm>,
-    /// Children of school age the sources named (after grouping one child's records).
+    /// Children of school age the sources named with no current enrolment by ID (after grouping
+    /// one child's records), before the other rules cleared or listed them.
     pub children_checked: usize,
 }
 
