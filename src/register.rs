@@ -229,6 +229,7 @@ impl Writer<'_> {
 
     /// Meta columns for an edit of an existing record.
     pub fn next_meta(&mut self, old: &Meta) -> Meta {
+        crate::bundle::vv::note_local_edit(&self.tx, &self.site.id, old);
         Meta {
             id: old.id.clone(),
             origin_site: old.origin_site.clone(),

@@ -11,6 +11,7 @@ mod import_roll;
 mod import_util;
 
 mod bundle;
+mod bundle_field;
 mod bundle_property;
 mod bundle_support;
 mod crash;

@@ -12,9 +12,29 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
+/// CPU time (user + system) of this process in milliseconds, from `/proc/self/stat` (Linux);
+/// 0 elsewhere. Reported beside wall time because the machine is shared.
+fn cpu_ms() -> u128 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u128>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) * 10
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub children: usize,
+    pub load_average: String,
+    pub full_export_cpu_ms: u128,
+    pub full_import_cpu_ms: u128,
+    /// CPU of parse + verify alone (signature, hash, decrypt, decompress, parse, scope).
+    pub full_verify_only_cpu_ms: u128,
+    /// CPU of writing the same rows directly through the store (what SQLite alone costs).
+    pub generate_cpu_ms: u128,
+    pub incremental_import_cpu_ms: u128,
     pub records: u64,
     pub full_export_ms: u128,
     pub full_bytes: u64,
@@ -176,11 +196,14 @@ pub fn run(dir: &Path, n: usize, op: &str) -> Result<BenchReport> {
     let (ca, cb) = (card_of(&a)?, card_of(&b)?);
     trust::trust(&mut a, &cb, None, &actor(op, 1))?;
     trust::trust(&mut b, &ca, None, &actor(op, 1))?;
+    let c0 = cpu_ms();
     generate(&mut a, n, &actor(op, 10))?;
+    let generate_cpu_ms = cpu_ms() - c0;
     let b_id = b.require_site()?.id;
     let a_id = a.require_site()?.id;
 
     let full = dir.join("full.bxb");
+    let c0 = cpu_ms();
     let t = Instant::now();
     let s = export_bundle(
         &mut a,
@@ -192,10 +215,20 @@ pub fn run(dir: &Path, n: usize, op: &str) -> Result<BenchReport> {
         &actor(op, 100),
     )?;
     let full_export_ms = t.elapsed().as_millis();
+    let full_export_cpu_ms = cpu_ms() - c0;
     let bytes = std::fs::read(&full).map_err(|e| crate::Error::io(&full, e))?;
+    let c0 = cpu_ms();
+    {
+        let me = b.require_site()?;
+        let k = keys::load(b.conn())?;
+        super::UnverifiedBundle::parse(bytes.clone())?.verify(b.conn(), &me, &k)?;
+    }
+    let full_verify_only_cpu_ms = cpu_ms() - c0;
+    let c0 = cpu_ms();
     let t = Instant::now();
     let r = import_bundle(&mut b, bytes, "full.bxb", &actor(op, 200));
     let full_import_ms = t.elapsed().as_millis();
+    let full_import_cpu_ms = cpu_ms() - c0;
     let identical =
         crate::snapshot::snapshot_text(a.conn())? == crate::snapshot::snapshot_text(b.conn())?;
 
@@ -226,11 +259,22 @@ pub fn run(dir: &Path, n: usize, op: &str) -> Result<BenchReport> {
     )?;
     let incremental_export_ms = t.elapsed().as_millis();
     let inc_bytes = std::fs::read(&inc).map_err(|e| crate::Error::io(&inc, e))?;
+    let c0 = cpu_ms();
     let t = Instant::now();
     let ri = import_bundle(&mut b, inc_bytes, "incremental.bxb", &actor(op, 600));
     let incremental_import_ms = t.elapsed().as_millis();
+    let incremental_import_cpu_ms = cpu_ms() - c0;
     Ok(BenchReport {
         children: n,
+        load_average: std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        full_export_cpu_ms,
+        full_import_cpu_ms,
+        full_verify_only_cpu_ms,
+        generate_cpu_ms,
+        incremental_import_cpu_ms,
         records: s.records,
         full_export_ms,
         full_bytes: s.bytes,

@@ -186,11 +186,18 @@ pub fn export_bundle(
             || (!to_county && site != recipient.site_id && site != me.id)
     };
     let track_context = my_scope != Scope::All;
+    // To the county, an incremental bundle holds only own edits after the acknowledged stamp.
+    let scan_after = if to_county && !opts.full {
+        since.as_deref()
+    } else {
+        None
+    };
+    rows::set_cache_mb(conn, 256)?;
     let mut context = Context::default();
     for info in payload::tables(conn)? {
         writer.table(info.name, &info.columns)?;
         let m = info.meta;
-        rows::for_each(conn, info.name, |r| {
+        rows::for_each(conn, info.name, scan_after, |r| {
             let version = match r.get_ref(m.version)? {
                 ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
                 _ => "",

@@ -297,10 +297,15 @@ fn record_fork(reg: &mut Register, b: &VerifiedBundle, why: &str, actor: &Actor)
     w.commit()
 }
 
+/// Tables receiving at least this many records while empty are loaded without their secondary
+/// indexes, which are rebuilt once at the end.
+const BULK_ROWS: usize = 20_000;
+
 /// Foreign-key checks are off during a merge: a record may reference a parent that arrives in
 /// a later bundle (order independence). They are back on afterwards, whatever happened.
 fn apply(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<(u64, u64, u64)> {
     reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
+    rows::set_cache_mb(reg.conn(), 512)?;
     let result = apply_inner(reg, b, actor);
     reg.conn().pragma_update(None, "foreign_keys", "ON")?;
     result
@@ -311,6 +316,21 @@ fn apply_inner(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<
     let me = w.site().id.clone();
     let mut counts = (0u64, 0u64, 0u64);
     let mut max_stamp: Option<&str> = None;
+    // Bulk load into an empty table (a full bundle for a new county laptop): drop the secondary
+    // indexes and build them once at the end, inside the same transaction.
+    let mut per_table = vec![0usize; b.tables.len()];
+    for r in &b.records {
+        per_table[r.table] += 1;
+    }
+    let mut rebuild = Vec::new();
+    for (i, info) in b.tables.iter().enumerate() {
+        if per_table[i] >= BULK_ROWS && rows::is_empty(w.conn(), info.name)? {
+            for (name, sql) in rows::secondary_indexes(w.conn(), info.name)? {
+                rows::drop_index(w.conn(), &name)?;
+                rebuild.push(sql);
+            }
+        }
+    }
     for r in &b.records {
         let info = &b.tables[r.table];
         let v = r.text(info.meta.version);
@@ -325,6 +345,9 @@ fn apply_inner(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<
                 counts.2 += 1;
             }
         }
+    }
+    for sql in &rebuild {
+        rows::create_index(w.conn(), sql)?;
     }
     if let Some(s) = max_stamp.and_then(|s| s.parse::<Stamp>().ok()) {
         w.observe(&s);
@@ -385,10 +408,18 @@ fn merge_record(conn: &Connection, me: &str, info: &TableInfo, r: &Record) -> Re
             },
         );
     }
+    // A record new here: one insert, and a base only when its vector says more than itself.
+    if rows::insert_new(conn, &info.insert_new, &r.values)? {
+        if let Some(vv) = &r.vv {
+            if !vv.is_single(version) {
+                record_base::put(conn, id, version, &vv.to_text())?;
+            }
+        }
+        return Ok(Outcome::Applied);
+    }
     let incoming_vv = r.vv.clone().unwrap_or_else(|| Vv::single(version));
     let Some((lv, lprev, ledits, ldeleted)) = rows::get_meta(conn, info.name, id)? else {
-        rows::put(conn, info.name, &info.columns, &r.values)?;
-        record_base::put(conn, id, version, &incoming_vv.to_text())?;
+        rows::put_sql(conn, &info.upsert, &r.values)?;
         return Ok(Outcome::Applied);
     };
     if lv == version {

@@ -34,7 +34,7 @@ impl PayloadWriter {
                 .map_err(|e| err(codes::NO_RECIPIENT, format!("无法加密到收件单位：{e}")))?;
         let stream = enc.wrap_output(Vec::new()).map_err(io_err)?;
         let mut w = PayloadWriter {
-            out: DeflateEncoder::new(stream, Compression::new(3)),
+            out: DeflateEncoder::new(stream, Compression::new(1)),
             line: Vec::with_capacity(4096),
             records: 0,
         };
@@ -112,6 +112,10 @@ pub struct MetaIdx {
 #[derive(Debug, Clone)]
 pub struct TableInfo {
     pub name: &'static str,
+    /// The upsert statement for all columns (made once).
+    pub upsert: String,
+    /// The insert-if-new statement for all columns (made once).
+    pub insert_new: String,
     pub columns: Vec<String>,
     pub not_null: Vec<bool>,
     pub meta: MetaIdx,
@@ -146,8 +150,11 @@ impl TableInfo {
             },
             _ => return Err(err(codes::MALFORMED, format!("表 {name} 缺少记录元数据列"))),
         };
+        let names: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
         Ok(TableInfo {
             name,
+            upsert: rows::upsert_sql(name, &names),
+            insert_new: rows::insert_new_sql(name, &names),
             not_null: cols.iter().map(|c| c.1).collect(),
             columns: cols.into_iter().map(|c| c.0).collect(),
             meta,
@@ -301,27 +308,17 @@ pub fn decode(
             return Err(bad(n, "记录前缺少表头"));
         };
         let info = &tables[*t];
-        let arr: Vec<serde_json::Value> = serde_json::from_slice(line).map_err(|e| bad(n, e))?;
-        if arr.len() != map.len() + 1 {
+        let RowLine(vv_json, cells) = serde_json::from_slice(line).map_err(|e| bad(n, e))?;
+        if cells.len() != map.len() {
             return Err(bad(n, format!("列数不符（应为{}）", map.len())));
         }
-        let mut it = arr.into_iter();
-        let vv = match it.next() {
-            Some(serde_json::Value::Null) | None => None,
+        let vv = match vv_json {
+            None => None,
             Some(v) => Some(Vv::from_json(&v).ok_or_else(|| bad(n, "版本向量格式错误"))?),
         };
         let mut values = vec![Value::Null; info.columns.len()];
-        for (v, &j) in it.zip(map.iter()) {
-            values[j] = match v {
-                serde_json::Value::Null => Value::Null,
-                serde_json::Value::Bool(b) => Value::Integer(b as i64),
-                serde_json::Value::Number(num) => match num.as_i64() {
-                    Some(k) => Value::Integer(k),
-                    None => Value::Real(num.as_f64().unwrap_or(0.0)),
-                },
-                serde_json::Value::String(s) => Value::Text(s),
-                _ => return Err(bad(n, format!("列 {} 的值类型不对", info.columns[j]))),
-            };
+        for (v, &j) in cells.into_iter().zip(map.iter()) {
+            values[j] = v.0;
         }
         let rec = Record {
             table: *t,
@@ -332,6 +329,77 @@ pub fn decode(
         records.push(rec);
     }
     Ok(Decoded { bundle_id, records })
+}
+
+/// One record line, parsed straight into SQLite values (no intermediate JSON tree).
+struct RowLine(Option<serde_json::Value>, Vec<Cell>);
+
+/// One column value: null, integer, real or text (a boolean reads as 0/1).
+struct Cell(Value);
+
+impl<'de> serde::Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Cell, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Cell;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("null, a number or a string")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Cell, E> {
+                Ok(Cell(Value::Null))
+            }
+            fn visit_none<E>(self) -> std::result::Result<Cell, E> {
+                Ok(Cell(Value::Null))
+            }
+            fn visit_bool<E>(self, b: bool) -> std::result::Result<Cell, E> {
+                Ok(Cell(Value::Integer(b as i64)))
+            }
+            fn visit_i64<E>(self, n: i64) -> std::result::Result<Cell, E> {
+                Ok(Cell(Value::Integer(n)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> std::result::Result<Cell, E> {
+                i64::try_from(n)
+                    .map(|n| Cell(Value::Integer(n)))
+                    .map_err(|_| E::custom("整数过大"))
+            }
+            fn visit_f64<E>(self, f: f64) -> std::result::Result<Cell, E> {
+                Ok(Cell(Value::Real(f)))
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<Cell, E> {
+                Ok(Cell(Value::Text(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> std::result::Result<Cell, E> {
+                Ok(Cell(Value::Text(s)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RowLine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<RowLine, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RowLine;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("[version vector or null, values…]")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<RowLine, A::Error> {
+                let vv: Option<serde_json::Value> = seq
+                    .next_element()?
+                    .ok_or_else(|| serde::de::Error::custom("空记录"))?;
+                let mut cells = Vec::with_capacity(seq.size_hint().unwrap_or(24));
+                while let Some(c) = seq.next_element::<Cell>()? {
+                    cells.push(c);
+                }
+                Ok(RowLine(vv, cells))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 fn check_record(info: &TableInfo, r: &Record) -> std::result::Result<(), String> {

@@ -86,6 +86,18 @@ impl Vv {
     }
 }
 
+/// Called by `Writer::next_meta` before a local edit: when the record's current version came from
+/// another site, remembers it as the base the local edits descend from (merges store a base only
+/// when a version's vector says more than the version itself). A failure here loses no data (at
+/// worst a later conflict is listed that a person closes), so it is not an error.
+pub fn note_local_edit(conn: &rusqlite::Connection, me: &str, old: &crate::domain::Meta) {
+    if old.version.site == me {
+        return;
+    }
+    let v = old.version.to_string();
+    let _ = crate::store::record_base::put_if_other(conn, &old.id, &v, &Vv::single(&v).to_text());
+}
+
 /// What the winner rule looks at in a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rank<'a> {

@@ -20,3 +20,14 @@ pub fn put(conn: &Connection, id: &str, version: &str, vv: &str) -> Result<()> {
     .execute(params![id, version, vv])?;
     Ok(())
 }
+
+/// Stores a base unless one for this very version is there already.
+pub fn put_if_other(conn: &Connection, id: &str, version: &str, vv: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO record_base (id, version, vv) VALUES (?1, ?2, ?3)
+         ON CONFLICT(id) DO UPDATE SET version = excluded.version, vv = excluded.vv
+         WHERE record_base.version <> excluded.version",
+    )?
+    .execute(params![id, version, vv])?;
+    Ok(())
+}

@@ -15,17 +15,32 @@ pub fn columns(conn: &Connection, table: &str) -> Result<Vec<(String, bool)>> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Calls `f` with every row of a table (all columns, schema order), by id.
+/// Calls `f` with every row of a table (all columns, schema order), in storage order; with
+/// `version_after`, only rows whose version sorts after it.
 pub fn for_each(
     conn: &Connection,
     table: &str,
+    version_after: Option<&str>,
     mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<()>,
 ) -> Result<()> {
-    let mut st = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id"))?;
-    let mut rows = st.query([])?;
+    let mut st = match version_after {
+        Some(_) => conn.prepare(&format!("SELECT * FROM {table} WHERE version > ?1"))?,
+        None => conn.prepare(&format!("SELECT * FROM {table}"))?,
+    };
+    let mut rows = match version_after {
+        Some(v) => st.query([v])?,
+        None => st.query([])?,
+    };
     while let Some(r) = rows.next()? {
         f(r)?;
     }
+    Ok(())
+}
+
+/// Gives the connection a large page cache for a bulk export or merge (per connection, not
+/// persistent; about `mb` megabytes).
+pub fn set_cache_mb(conn: &Connection, mb: i64) -> Result<()> {
+    conn.pragma_update(None, "cache_size", -(mb * 1024))?;
     Ok(())
 }
 
@@ -57,8 +72,12 @@ pub fn get_meta(conn: &Connection, table: &str, id: &str) -> Result<Option<Merge
 
 /// Inserts or replaces a whole row (`cols` are column names, `values` in the same order).
 pub fn put(conn: &Connection, table: &str, cols: &[String], values: &[Value]) -> Result<()> {
-    let sql = upsert_sql(table, cols);
-    conn.prepare_cached(&sql)?
+    put_sql(conn, &upsert_sql(table, cols), values)
+}
+
+/// `put` with the statement text made once by `upsert_sql` (for bulk merges).
+pub fn put_sql(conn: &Connection, sql: &str, values: &[Value]) -> Result<()> {
+    conn.prepare_cached(sql)?
         .execute(params_from_iter(values.iter()))?;
     Ok(())
 }
@@ -84,7 +103,29 @@ pub fn insert_or_ignore(
         > 0)
 }
 
-fn upsert_sql(table: &str, cols: &[String]) -> String {
+/// Inserts a row unless its id exists; returns whether it was inserted. Other constraint
+/// violations are errors (unlike `INSERT OR IGNORE`).
+pub fn insert_new(conn: &Connection, sql: &str, values: &[Value]) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .execute(params_from_iter(values.iter()))?
+        > 0)
+}
+
+/// The insert-if-new statement of a table for the given columns.
+pub fn insert_new_sql(table: &str, cols: &[String]) -> String {
+    let marks = (1..=cols.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT(id) DO NOTHING",
+        cols.join(", "),
+        marks.join(", ")
+    )
+}
+
+/// The upsert statement of a table for the given columns.
+pub fn upsert_sql(table: &str, cols: &[String]) -> String {
     let marks = (1..=cols.len())
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>();
@@ -145,4 +186,35 @@ pub fn enrolment_ids_at(
     )?;
     let rows = st.query_map([child_id, school_code], |r| r.get(0))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Whether a table has no rows at all.
+pub fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
+    Ok(
+        !conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
+            r.get::<_, bool>(0)
+        })?,
+    )
+}
+
+/// The secondary indexes of a table as (name, CREATE statement); automatic indexes excluded.
+pub fn secondary_indexes(conn: &Connection, table: &str) -> Result<Vec<(String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL
+         ORDER BY name",
+    )?;
+    let rows = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Drops an index by name (inside the caller's transaction).
+pub fn drop_index(conn: &Connection, name: &str) -> Result<()> {
+    conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "")))?;
+    Ok(())
+}
+
+/// Re-creates an index from the statement `secondary_indexes` returned.
+pub fn create_index(conn: &Connection, sql: &str) -> Result<()> {
+    conn.execute_batch(sql)?;
+    Ok(())
 }
