@@ -297,6 +297,12 @@ pub fn bench(a: BenchListsArgs, ctx: &Ctx) -> Result<i32> {
         lists::bench::load_lists(&mut reg, a.list_rows, a.rows, "2026-10-31", &actor)?;
         let setup_secs = t.elapsed().as_secs_f64();
 
+        let settings = baoxue::settings::Settings::load(reg.conn())?;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default();
+        baoxue::crosscheck::run(reg.conn(), &settings, day)?; // warm the page cache
+        let t = std::time::Instant::now();
+        let xc = baoxue::crosscheck::run(reg.conn(), &settings, day)?;
+        let crosscheck_secs = t.elapsed().as_secs_f64();
         let t = std::time::Instant::now();
         let people = query::by_person(reg.conn(), &[])?;
         let by_person_secs = t.elapsed().as_secs_f64();
@@ -311,6 +317,7 @@ pub fn bench(a: BenchListsArgs, ctx: &Ctx) -> Result<i32> {
                        "refused": out.report.report.refused.len(), "warnings": out.report.report.warnings.len()},
             "reimport": {"seconds": reimport_secs, "version": again.report.version, "unchanged": again.report.report.unchanged},
             "county": {"pupils": a.pupils, "list_rows": a.list_rows, "setup_seconds": setup_secs},
+            "crosscheck": {"seconds": crosscheck_secs, "suspected": xc.suspected.len(), "children_checked": xc.children_checked},
             "by_person": {"people": people.len(), "seconds": by_person_secs},
             "checks": {"seconds": checks_secs, "not_on_hukou": c.not_on_hukou.len(),
                        "disabled_enrolled": c.disabled_enrolled.len(), "aid_missing": c.aid_missing.len()},
