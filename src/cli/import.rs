@@ -233,6 +233,9 @@ pub enum BenchCmd {
         /// 花名册文件（默认：临时目录下的 baoxue-bench-roll-N.xlsx）
         #[arg(long)]
         file: Option<PathBuf>,
+        /// 使用（并保留）这个登记库：已存在时即为“再次导入同一文件”的计时
+        #[arg(long)]
+        register: Option<PathBuf>,
     },
     /// 只用 calamine 流式读取同一文件的全部单元格（导入速度的比较基准）
     Read { file: PathBuf },
@@ -286,29 +289,36 @@ pub fn bench(c: BenchCmd, ctx: &Ctx) -> Result<i32> {
             }
             Ok(0)
         }
-        BenchCmd::Import { rows, file } => {
+        BenchCmd::Import {
+            rows,
+            file,
+            register,
+        } => {
             let path = bench_file(rows, file)?;
             let dir = tempfile_dir()?;
-            let db = dir.join("bench.db");
+            let db = register.clone().unwrap_or_else(|| dir.join("bench.db"));
+            let fresh = !db.exists();
             let actor = ctx.actor();
             let mut reg = baoxue::Register::open(&db)?;
-            reg.init_site(
-                baoxue::register::NewSite {
-                    kind: baoxue::domain::SiteKind::County,
-                    name: "基准测试县".into(),
-                    region_code: "410423".into(),
-                    school_code: None,
-                },
-                &actor,
-            )?;
-            baoxue::schools::add_school(
-                &mut reg,
-                "4141000001",
-                "城关第一小学",
-                "primary",
-                None,
-                &actor,
-            )?;
+            if fresh {
+                reg.init_site(
+                    baoxue::register::NewSite {
+                        kind: baoxue::domain::SiteKind::County,
+                        name: "基准测试县".into(),
+                        region_code: "410423".into(),
+                        school_code: None,
+                    },
+                    &actor,
+                )?;
+                baoxue::schools::add_school(
+                    &mut reg,
+                    "4141000001",
+                    "城关第一小学",
+                    "primary",
+                    None,
+                    &actor,
+                )?;
+            }
             let t = std::time::Instant::now();
             let out = roll::import_roll(
                 &mut reg,
@@ -328,13 +338,16 @@ pub fn bench(c: BenchCmd, ctx: &Ctx) -> Result<i32> {
             let r = &out.report;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
-                    "rows_read": r.rows_read, "inserted": r.inserted, "refused": r.refused.len(), "seconds": secs
+                    "rows_read": r.rows_read, "inserted": r.inserted, "unchanged": r.unchanged,
+                    "refused": r.refused.len(), "seconds": secs
                 }))?;
             } else {
                 println!(
-                    "导入 {} 行：新增{}，拒收{}，{:.3} 秒",
+                    "导入 {} 行：新增{}，更新{}，未变{}，拒收{}，{:.3} 秒",
                     r.rows_read,
                     r.inserted,
+                    r.updated,
+                    r.unchanged,
                     r.refused.len(),
                     secs
                 );

@@ -673,3 +673,25 @@ pub fn write_template(path: &Path) -> Result<()> {
     wb.save(path).map_err(err)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_groups_by_name_alias_and_none() {
+        assert_eq!(
+            parse_priority_groups("脱贫不稳定户、低保").unwrap(),
+            vec!["tuopin_unstable".to_string(), "dibao".to_string()]
+        );
+        assert_eq!(
+            parse_priority_groups("建档立卡户，低保户").unwrap(),
+            vec!["jiandang", "dibao"]
+        );
+        assert!(parse_priority_groups("无").unwrap().is_empty());
+        assert_eq!(
+            parse_priority_groups("一般困难户").unwrap_err().code,
+            "priority_group"
+        );
+    }
+}

@@ -377,22 +377,12 @@ pub fn parse_person(
     let id = value::id_text(row.get("id_number")).map_err(|p| err("id_number", p))?;
     let student_no =
         value::text(row.get("student_no")).map(|s| idnum::normalize(&s).to_uppercase());
+    // The ID inside a G-form 学籍号 (it links the pupil when the ID column is empty).
+    let mut g_id: Option<String> = None;
     if let Some(no) = &student_no {
         match StudentNo::parse(no) {
             Ok(parsed) => {
-                if let (Some(inner), Some(typed)) = (parsed.id_number(), id.as_deref()) {
-                    if idnum::IdNumber::parse(typed)
-                        .map(|t| &t != inner)
-                        .unwrap_or(false)
-                    {
-                        warnings.push(RowIssue {
-                            row: row.row,
-                            column: row.column_name("student_no"),
-                            code: "student_no_id_mismatch".into(),
-                            message: "G字头学籍号中的身份证号与身份证号列不一致，请核对".into(),
-                        });
-                    }
-                }
+                g_id = parsed.id_number().map(|i| i.as_str().to_string());
             }
             Err(e) => {
                 return Err(err(
@@ -440,7 +430,18 @@ pub fn parse_person(
         });
     }
     let id_number = person.id_number;
-    let id_key = idnum::link_key(id_number.as_deref(), student_no.as_deref());
+    if let (Some(g), Some(typed)) = (&g_id, &id_number) {
+        if g != typed {
+            warnings.push(RowIssue {
+                row: row.row,
+                column: row.column_name("student_no"),
+                code: "student_no_id_mismatch".into(),
+                message: "G字头学籍号中的身份证号与身份证号列不一致，请核对".into(),
+            });
+        }
+    }
+    // As `idnum::link_key`: the valid ID, else the ID inside a G-form 学籍号.
+    let id_key = id_number.clone().or(g_id);
     Ok(PersonFields {
         name: person.name,
         sex: person.sex.map(|s| s.as_str().to_string()),
@@ -1107,4 +1108,30 @@ pub fn import_roll(
         w.commit()?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn terms() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(term_of(d(2026, 9, 1)), "2026秋");
+        assert_eq!(term_of(d(2027, 1, 10)), "2026秋");
+        assert_eq!(term_of(d(2027, 3, 1)), "2027春");
+        assert_eq!(check_term("2026年秋季").unwrap(), "2026秋");
+        assert!(check_term("秋季").is_err());
+    }
+
+    #[test]
+    fn disability_names() {
+        assert_eq!(
+            disability_code("听力残疾").unwrap().as_deref(),
+            Some("hearing")
+        );
+        assert_eq!(disability_code("无").unwrap(), None);
+        assert!(disability_code("其他").is_err());
+    }
 }

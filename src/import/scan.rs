@@ -95,14 +95,11 @@ fn classify(cells: &[Cell<'_>], header: &HeaderMap) -> RowKind {
     if mapped_blank {
         return RowKind::Skip;
     }
-    let first = cells
-        .iter()
-        .find(|c| !c.is_blank())
-        .map(|c| c.display())
-        .unwrap_or_default();
-    let first = first.trim();
-    if FOOTER_STARTS.iter().any(|w| first.starts_with(w)) {
-        return RowKind::Skip;
+    if let Some(Cell::Text(first)) = cells.iter().find(|c| !c.is_blank()) {
+        let first = first.trim();
+        if FOOTER_STARTS.iter().any(|w| first.starts_with(w)) {
+            return RowKind::Skip;
+        }
     }
     // A repeated header (printed sheets repeat it on every page).
     let same = header
@@ -111,11 +108,10 @@ fn classify(cells: &[Cell<'_>], header: &HeaderMap) -> RowKind {
         .enumerate()
         .filter(|(col, f)| {
             f.is_some()
-                && cells
-                    .get(*col)
-                    .map(|c| c.display().trim().to_string())
-                    .as_deref()
-                    == header.labels.get(*col).map(|s| s.trim())
+                && matches!(
+                    (cells.get(*col), header.labels.get(*col)),
+                    (Some(Cell::Text(t)), Some(l)) if t.trim() == l.trim()
+                )
         })
         .count();
     if same >= 2 {
