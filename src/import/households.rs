@@ -3,13 +3,13 @@
 //! one household are grouped (by the head's ID number, else village + head's name + address);
 //! households and children are upserted in one transaction, with the same checks as roll sheets.
 
-use super::header::{Field, Schema};
-use super::report::RowIssue;
-use super::roll::{
+use super::child::{
     apply_marks, apply_person, find_child, new_child, parse_guardians, parse_marks, parse_person,
     problem, save_child, save_guardians, set_if, Change, ChildMarks, Duplicates, PersonFields,
     RowGuardian,
 };
+use super::header::{Field, Schema};
+use super::report::RowIssue;
 use super::scan::DataRow;
 use super::value::{self, CellProblem};
 use super::{pipeline, Control, Event, Outcome, RefusedRow};

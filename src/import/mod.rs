@@ -10,9 +10,12 @@
 //!   thread while the caller writes on another;
 //! - [`report`]: the report and its JSON; [`errors_out`]: refused rows back to an .xlsx.
 //!
+//! - [`child`]: a child's row shared by importers (identity, flags, guardians, upsert).
+//!
 //! Importers: [`roll`] and [`households`]. Each writes everything in one `Writer` transaction:
 //! all or nothing; a dry run is the same work rolled back.
 
+pub mod child;
 pub mod errors_out;
 pub mod header;
 pub mod households;

@@ -1,0 +1,485 @@
+//! The parts of a child's row that roll sheets, household rosters and department lists share:
+//! identity fields (name, ID number, 学籍号, birth date, sex — checked by
+//! `households::check_person`), flags and disability, guardians; duplicate rows within a file;
+//! and the upsert of a child and its guardians (matched by ID key, else 学籍号) with version
+//! stamps and audit rows only for what changed.
+
+use super::report::RowIssue;
+use super::scan::DataRow;
+use super::value::{self, CellProblem};
+use crate::codes;
+use crate::domain::{Child, Guardian};
+use crate::error::{Error, Result};
+use crate::households::check_person;
+use crate::idnum::{self, StudentNo};
+use crate::register::Writer;
+use crate::store;
+use std::collections::HashMap;
+
+/// Flag fields and the `child_flags` code each sets.
+pub const FLAG_FIELDS: &[(&str, &str)] = &[
+    ("left_behind", "left_behind"),
+    ("migrant", "migrant"),
+    ("orphan", "orphan"),
+    ("unsupported", "unsupported"),
+    ("parent_in_prison", "parent_in_prison"),
+    ("in_difficulty", "in_difficulty"),
+];
+
+/// A guardian as read from a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowGuardian {
+    pub name: String,
+    pub relation: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A cell problem as a refused-row entry, named by the sheet's column.
+pub fn problem(row: &DataRow<'_, '_>, key: &str, p: CellProblem) -> RowIssue {
+    RowIssue {
+        row: row.row,
+        column: row.column_name(key),
+        code: p.code.to_string(),
+        message: p.message,
+    }
+}
+
+/// Turns the row's disability text into a code: 视力 / 视力残疾 / 无.
+pub fn disability_code(raw: &str) -> std::result::Result<Option<String>, CellProblem> {
+    let s = raw.trim();
+    if matches!(s, "" | "无" | "否" | "0" | "-" | "/" | "非残疾") {
+        return Ok(None);
+    }
+    let stem = s.trim_end_matches("残疾");
+    codes::lookup(&codes::codes().disability_types, stem)
+        .map(|c| Some(c.code.clone()))
+        .ok_or_else(|| {
+            CellProblem::new(
+                "disability_type",
+                format!(
+                    "残疾类别“{s}”无法识别，请填 视力 听力 言语 肢体 智力 精神 多重 之一，或填 无"
+                ),
+            )
+        })
+}
+
+/// A child's identity fields read from a row (any schema using the keys `name`, `sex`,
+/// `birth_date`, `id_number`, `student_no`), checked by `households::check_person`.
+#[derive(Debug, Clone)]
+pub struct PersonFields {
+    pub name: String,
+    pub sex: Option<String>,
+    pub birth_date: String,
+    pub id_number: Option<String>,
+    pub id_key: Option<String>,
+    pub student_no: Option<String>,
+}
+
+/// Reads and checks a row's identity fields. With `need_key`, a row with neither an ID number
+/// nor a 学籍号 is refused (a roll sheet cannot tell who that is).
+pub fn parse_person(
+    row: &DataRow<'_, '_>,
+    need_key: bool,
+    warnings: &mut Vec<RowIssue>,
+) -> std::result::Result<PersonFields, RowIssue> {
+    let err = |key: &str, p: CellProblem| problem(row, key, p);
+    let name = value::name(row.get("name")).ok_or_else(|| {
+        err(
+            "name",
+            CellProblem::new("name_empty", "姓名为空，请填写儿童姓名"),
+        )
+    })?;
+    let id = value::id_text(row.get("id_number")).map_err(|p| err("id_number", p))?;
+    let student_no =
+        value::text(row.get("student_no")).map(|s| idnum::normalize(&s).to_uppercase());
+    // The ID inside a G-form 学籍号 (it links the pupil when the ID column is empty).
+    let mut g_id: Option<String> = None;
+    if let Some(no) = &student_no {
+        match StudentNo::parse(no) {
+            Ok(parsed) => {
+                g_id = parsed.id_number().map(|i| i.as_str().to_string());
+            }
+            Err(e) => {
+                return Err(err(
+                    "student_no",
+                    CellProblem::new("student_no", format!("{e}，请核对全国学籍号")),
+                ));
+            }
+        }
+    }
+    if need_key && id.is_none() && student_no.is_none() {
+        return Err(RowIssue {
+            row: row.row,
+            column: row.column_name("id_number"),
+            code: "no_key".into(),
+            message: "身份证号和全国学籍号都为空，无法确认是哪个学生：请至少填写其中一项".into(),
+        });
+    }
+    let birth = value::date_text(row.get("birth_date")).map_err(|p| err("birth_date", p))?;
+    let sex = value::sex(row.get("sex")).map_err(|p| err("sex", p))?;
+    let person = check_person(&name, id.as_deref(), birth.as_deref(), sex.as_deref()).map_err(
+        |e| match e {
+            Error::Id(ie) => err("id_number", value::id_problem(&ie)),
+            Error::Invalid { field, message } => {
+                let (key, code) = match field.as_str() {
+                    "出生日期" => ("birth_date", "birth_date"),
+                    "性别" => ("sex", "sex"),
+                    _ => ("name", "name_empty"),
+                };
+                err(key, CellProblem::new(code, message))
+            }
+            other => err("name", CellProblem::new("invalid", other.to_string())),
+        },
+    )?;
+    for w in &person.warnings {
+        let key = if w.contains("性别") {
+            "sex"
+        } else {
+            "birth_date"
+        };
+        warnings.push(RowIssue {
+            row: row.row,
+            column: row.column_name(key),
+            code: "id_mismatch".into(),
+            message: w.clone(),
+        });
+    }
+    let id_number = person.id_number;
+    if let (Some(g), Some(typed)) = (&g_id, &id_number) {
+        if g != typed {
+            warnings.push(RowIssue {
+                row: row.row,
+                column: row.column_name("student_no"),
+                code: "student_no_id_mismatch".into(),
+                message: "G字头学籍号中的身份证号与身份证号列不一致，请核对".into(),
+            });
+        }
+    }
+    // As `idnum::link_key`: the valid ID, else the ID inside a G-form 学籍号.
+    let id_key = id_number.clone().or(g_id);
+    Ok(PersonFields {
+        name: person.name,
+        sex: person.sex.map(|s| s.as_str().to_string()),
+        birth_date: person.birth_date.to_string(),
+        id_number,
+        id_key,
+        student_no,
+    })
+}
+
+/// A row's flags and disability.
+#[derive(Debug, Clone, Default)]
+pub struct ChildMarks {
+    /// `(child_flags code, set?)` for each flag column with a value.
+    pub flags: Vec<(&'static str, bool)>,
+    /// `Some(None)`: the sheet says the child has no disability.
+    pub disability_type: Option<Option<String>>,
+    pub disability_grade: Option<String>,
+}
+
+/// Reads the flag columns (是否留守儿童 …) and the disability columns.
+pub fn parse_marks(
+    row: &DataRow<'_, '_>,
+    warnings: &mut Vec<RowIssue>,
+) -> std::result::Result<ChildMarks, RowIssue> {
+    let err = |key: &str, p: CellProblem| problem(row, key, p);
+    let mut flags = Vec::new();
+    for (key, code) in FLAG_FIELDS {
+        if let Some(b) = value::flag(row.get(key)).map_err(|p| err(key, p))? {
+            flags.push((*code, b));
+        }
+    }
+    let disabled = value::flag(row.get("disabled")).map_err(|p| err("disabled", p))?;
+    let disability_type = match value::text(row.get("disability_type")) {
+        Some(t) => Some(disability_code(&t).map_err(|p| err("disability_type", p))?),
+        None if disabled == Some(false) => Some(None),
+        None => None,
+    };
+    if disabled == Some(true) && disability_type.is_none() {
+        warnings.push(RowIssue {
+            row: row.row,
+            column: row.column_name("disability_type"),
+            code: "disability_type_missing".into(),
+            message: "标为残疾但未填残疾类别，请补填（视力 听力 言语 肢体 智力 精神 多重）".into(),
+        });
+    }
+    Ok(ChildMarks {
+        flags,
+        disability_type,
+        disability_grade: value::text(row.get("disability_grade")),
+    })
+}
+
+/// Reads up to two guardians (`guardian_*`, `guardian2_*`); odd phones give a warning.
+pub fn parse_guardians(row: &DataRow<'_, '_>, warnings: &mut Vec<RowIssue>) -> Vec<RowGuardian> {
+    let mut guardians = Vec::new();
+    for (n, r, p) in [
+        ("guardian_name", "guardian_relation", "guardian_phone"),
+        ("guardian2_name", "guardian2_relation", "guardian2_phone"),
+    ] {
+        let Some(gname) = value::name(row.get(n)) else {
+            continue;
+        };
+        let (phone, phone_warning) = value::phone(row.get(p));
+        if let Some(m) = phone_warning {
+            warnings.push(RowIssue {
+                row: row.row,
+                column: row.column_name(p),
+                code: "phone".into(),
+                message: m,
+            });
+        }
+        guardians.push(RowGuardian {
+            name: gname,
+            relation: value::text(row.get(r)),
+            phone,
+        });
+    }
+    guardians
+}
+
+/// Refuses later rows of a pupil already on the sheet (the first row wins).
+#[derive(Default)]
+pub struct Duplicates {
+    by_key: HashMap<String, u32>,
+    by_student_no: HashMap<String, u32>,
+}
+
+impl Duplicates {
+    /// `Some(first row)` when this pupil was already seen.
+    pub fn check(
+        &mut self,
+        row: u32,
+        id_key: Option<&str>,
+        student_no: Option<&str>,
+    ) -> Option<(u32, &'static str)> {
+        if let Some(k) = id_key {
+            if let Some(first) = self.by_key.get(k) {
+                return Some((*first, "身份证号"));
+            }
+        }
+        if let Some(s) = student_no {
+            if let Some(first) = self.by_student_no.get(s) {
+                return Some((*first, "全国学籍号"));
+            }
+        }
+        if let Some(k) = id_key {
+            self.by_key.insert(k.to_string(), row);
+        }
+        if let Some(s) = student_no {
+            self.by_student_no.insert(s.to_string(), row);
+        }
+        None
+    }
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+impl Change {
+    pub fn merge(self, other: Change) -> Change {
+        match (self, other) {
+            (Change::Inserted, _) | (_, Change::Inserted) => Change::Inserted,
+            (Change::Updated, _) | (_, Change::Updated) => Change::Updated,
+            _ => Change::Unchanged,
+        }
+    }
+}
+
+/// Sets `target` to `value` when they differ, noting the field as changed.
+pub fn set_if<T: PartialEq + Clone>(
+    target: &mut T,
+    value: &T,
+    name: &'static str,
+    changed: &mut Vec<&'static str>,
+) {
+    if target != value {
+        *target = value.clone();
+        changed.push(name);
+    }
+}
+
+/// Applies a row's identity fields to a child (empty cells keep what the register has).
+pub fn apply_person(child: &mut Child, p: &PersonFields, changed: &mut Vec<&'static str>) {
+    set_if(&mut child.name, &p.name, "name", changed);
+    if p.sex.is_some() {
+        set_if(&mut child.sex, &p.sex, "sex", changed);
+    }
+    set_if(
+        &mut child.birth_date,
+        &Some(p.birth_date.clone()),
+        "birth_date",
+        changed,
+    );
+    if p.id_number.is_some() {
+        set_if(&mut child.id_number, &p.id_number, "id_number", changed);
+    }
+    if p.student_no.is_some() {
+        set_if(&mut child.student_no, &p.student_no, "student_no", changed);
+    }
+    let key = idnum::link_key(child.id_number.as_deref(), child.student_no.as_deref());
+    set_if(&mut child.id_key, &key, "id_key", changed);
+}
+
+/// Applies a row's flags and disability to a child.
+pub fn apply_marks(
+    child: &mut Child,
+    row_flags: &[(&'static str, bool)],
+    disability_type: &Option<Option<String>>,
+    disability_grade: &Option<String>,
+    changed: &mut Vec<&'static str>,
+) {
+    let mut flags = child.flags.clone();
+    for (code, on) in row_flags {
+        let has = flags.iter().any(|f| f == code);
+        if *on && !has {
+            flags.push(code.to_string());
+        } else if !on && has {
+            flags.retain(|f| f != code);
+        }
+    }
+    set_if(&mut child.flags, &flags, "flags", changed);
+    if let Some(t) = disability_type {
+        set_if(&mut child.disability_type, t, "disability_type", changed);
+    }
+    if disability_grade.is_some() {
+        set_if(
+            &mut child.disability_grade,
+            disability_grade,
+            "disability_grade",
+            changed,
+        );
+    }
+}
+
+/// Finds the child a row is about: by ID key, else by 学籍号.
+pub fn find_child(
+    w: &Writer<'_>,
+    id_key: Option<&str>,
+    student_no: Option<&str>,
+) -> Result<Option<Child>> {
+    if let Some(k) = id_key {
+        if let Some(c) = store::children::list_by_id_key(w.conn(), k)?
+            .into_iter()
+            .next()
+        {
+            return Ok(Some(c));
+        }
+    }
+    if let Some(s) = student_no {
+        if let Some(c) = store::children::list_by_student_no(w.conn(), s)?
+            .into_iter()
+            .next()
+        {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+/// An empty child record with fresh meta, for the importer to fill.
+pub fn new_child(meta: crate::domain::Meta) -> Child {
+    Child {
+        meta,
+        household_id: None,
+        name: String::new(),
+        sex: None,
+        birth_date: None,
+        id_number: None,
+        id_key: None,
+        student_no: None,
+        village_code: None,
+        hukou_place: None,
+        residence: None,
+        flags: Vec::new(),
+        disability_type: None,
+        disability_grade: None,
+        life_status: "normal".into(),
+        life_status_detail: None,
+        note: None,
+    }
+}
+
+/// Writes a child (new: its meta is already fresh; or changed) with its audit row.
+pub fn save_child(
+    w: &mut Writer<'_>,
+    old: Option<&Child>,
+    mut child: Child,
+    changed: &[&'static str],
+) -> Result<(Child, Change)> {
+    match old {
+        None => {
+            store::children::put(w.conn(), &child)?;
+            w.audit("children", &child.meta.id, "insert", changed)?;
+            Ok((child, Change::Inserted))
+        }
+        Some(_) if changed.is_empty() => Ok((child, Change::Unchanged)),
+        Some(o) => {
+            child.meta = w.next_meta(&o.meta);
+            store::children::put(w.conn(), &child)?;
+            w.audit("children", &child.meta.id, "update", changed)?;
+            Ok((child, Change::Updated))
+        }
+    }
+}
+
+/// Upserts a row's guardians (matched by name; others are kept).
+pub fn save_guardians(
+    w: &mut Writer<'_>,
+    child_id: &str,
+    wanted: &[RowGuardian],
+    child_is_new: bool,
+) -> Result<Change> {
+    if wanted.is_empty() {
+        return Ok(Change::Unchanged);
+    }
+    let existing = if child_is_new {
+        Vec::new()
+    } else {
+        store::guardians::list_by_child(w.conn(), child_id)?
+    };
+    let mut result = Change::Unchanged;
+    for g in wanted {
+        match existing.iter().find(|e| e.name == g.name) {
+            Some(e) => {
+                let mut next = e.clone();
+                let mut changed = Vec::new();
+                if g.relation.is_some() {
+                    set_if(&mut next.relation, &g.relation, "relation", &mut changed);
+                }
+                if g.phone.is_some() {
+                    set_if(&mut next.phone, &g.phone, "phone", &mut changed);
+                }
+                if !changed.is_empty() {
+                    next.meta = w.next_meta(&e.meta);
+                    store::guardians::put(w.conn(), &next)?;
+                    w.audit("guardians", &next.meta.id, "update", &changed)?;
+                    result = result.merge(Change::Updated);
+                }
+            }
+            None => {
+                let guardian = Guardian {
+                    meta: w.new_meta(),
+                    child_id: child_id.to_string(),
+                    name: g.name.clone(),
+                    relation: g.relation.clone(),
+                    phone: g.phone.clone(),
+                };
+                store::guardians::put(w.conn(), &guardian)?;
+                w.audit(
+                    "guardians",
+                    &guardian.meta.id,
+                    "insert",
+                    &["name", "relation", "phone"],
+                )?;
+                result = result.merge(Change::Updated);
+            }
+        }
+    }
+    Ok(result)
+}
