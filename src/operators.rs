@@ -165,7 +165,10 @@ mod tests {
         let a = hash_pin("1234").unwrap();
         let b = hash_pin("1234").unwrap();
         assert_ne!(a, b, "salted");
-        assert!(a.split('$').all(|part| part != "1234"), "the PIN is not stored as such");
+        assert!(
+            a.split('$').all(|part| part != "1234"),
+            "the PIN is not stored as such"
+        );
         assert!(verify_pin("1234", &a));
         assert!(!verify_pin("1235", &a));
         assert!(!verify_pin("1234", "garbage"));
