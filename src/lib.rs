@@ -27,6 +27,7 @@ pub mod notices;
 pub mod operators;
 pub mod paths;
 pub mod register;
+pub mod roster;
 pub mod schools;
 pub mod search;
 pub mod settings;

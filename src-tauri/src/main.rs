@@ -1,0 +1,56 @@
+//! 保学 desktop app: opens the register (`--db PATH`, else `BAOXUE_DB`, else the OS data
+//! directory), puts it behind `.manage(...)`, and serves the embedded UI (ui/dist). All logic
+//! lives in the core crate; `commands.rs` holds the thin commands the UI calls.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let from_args = args
+        .iter()
+        .position(|a| a == "--db")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let path = from_args
+        .or_else(|| {
+            std::env::var_os("BAOXUE_DB")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(baoxue::paths::default_db_path);
+    let register = match baoxue::Register::open(&path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("无法打开登记库（{}）：{e}", path.display());
+            std::process::exit(1);
+        }
+    };
+    let operator = std::env::var("BAOXUE_OPERATOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "未署名".into());
+    let state = commands::AppState {
+        register: Mutex::new(register),
+        path,
+        operator,
+    };
+    let result = tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::site_info,
+            commands::init_site,
+            commands::load_demo,
+            commands::list_households,
+            commands::add_household,
+            commands::check_id,
+            commands::code_lists,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("保学程序无法启动：{e}");
+        std::process::exit(1);
+    }
+}

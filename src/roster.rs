@@ -1,0 +1,223 @@
+//! 学户册 as the desktop app shows it: the site with its counts, households with their children
+//! where ID and phone numbers are masked (the screen never receives a full number), and the check
+//! of an ID number while the clerk is still typing it. The app's commands are thin calls to these.
+
+use crate::codes::{self, Code};
+use crate::domain::Site;
+use crate::error::Result;
+use crate::households::{self, HouseholdQuery, HouseholdView};
+use crate::idnum::{mask_id, mask_phone, IdNumber};
+use crate::register::Register;
+use crate::store;
+use serde::Serialize;
+
+/// The site and how much the register holds (the app's first look at a register).
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    /// None while the register has no site yet (first start).
+    pub site: Option<Site>,
+    /// The site kind in Chinese (县教育局, 乡镇 …), empty without a site.
+    pub kind_label: String,
+    pub households: i64,
+    pub children: i64,
+}
+
+/// The register's site and its counts.
+pub fn overview(reg: &Register) -> Result<Overview> {
+    let site = reg.site()?;
+    Ok(Overview {
+        kind_label: site
+            .as_ref()
+            .map(|s| s.kind.label().to_string())
+            .unwrap_or_default(),
+        site,
+        households: store::households::count(reg.conn())?,
+        children: store::children::count(reg.conn())?,
+    })
+}
+
+/// One household on screen, numbers masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterRow {
+    pub household_id: String,
+    pub head_name: String,
+    pub head_id_number: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub village_code: String,
+    /// Chinese names of the household's priority groups.
+    pub priority_groups: Vec<String>,
+    pub children: Vec<RosterChild>,
+}
+
+/// One child on screen, numbers masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterChild {
+    pub child_id: String,
+    pub name: String,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub id_number: Option<String>,
+    pub student_no: Option<String>,
+    /// Chinese names of the child's flags (留守儿童 …).
+    pub flags: Vec<String>,
+    /// Guardians as `姓名（关系）`.
+    pub guardians: Vec<String>,
+}
+
+fn names(list: &[Code], codes: &[String]) -> Vec<String> {
+    codes.iter().map(|c| codes::name_of(list, c)).collect()
+}
+
+/// A stored household as the screen shows it: ID and phone numbers masked.
+pub fn masked_row(v: &HouseholdView) -> RosterRow {
+    let lists = codes::codes();
+    let h = &v.household;
+    RosterRow {
+        household_id: h.meta.id.clone(),
+        head_name: h.head_name.clone(),
+        head_id_number: h.head_id_number.as_deref().map(mask_id),
+        phone: h.phone.as_deref().map(mask_phone),
+        address: h.address.clone(),
+        village_code: h.village_code.clone(),
+        priority_groups: names(&lists.priority_groups, &h.priority_groups),
+        children: v
+            .children
+            .iter()
+            .map(|c| RosterChild {
+                child_id: c.child.meta.id.clone(),
+                name: c.child.name.clone(),
+                sex: c.child.sex.clone(),
+                birth_date: c.child.birth_date.clone(),
+                id_number: c.child.id_number.as_deref().map(mask_id),
+                student_no: c.child.student_no.clone(),
+                flags: names(&lists.child_flags, &c.child.flags),
+                guardians: c
+                    .guardians
+                    .iter()
+                    .map(|g| match &g.relation {
+                        Some(r) => format!("{}（{}）", g.name, r),
+                        None => g.name.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Households with their children for the 学户册 screen, numbers masked.
+pub fn roster(reg: &Register, q: &HouseholdQuery) -> Result<Vec<RosterRow>> {
+    Ok(households::list_households(reg, q)?
+        .iter()
+        .map(masked_row)
+        .collect())
+}
+
+/// What a valid ID number tells, for the form to fill in as the clerk types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdFacts {
+    /// The normalised 18-character number (a 15-digit one upgraded).
+    pub normalized: String,
+    pub birth_date: String,
+    pub sex: String,
+}
+
+/// Checks an ID number as typed; the error says in Chinese what is wrong.
+pub fn check_id(raw: &str) -> Result<IdFacts> {
+    let id = IdNumber::parse(raw)?;
+    Ok(IdFacts {
+        normalized: id.as_str().to_string(),
+        birth_date: id.birth_date().to_string(),
+        sex: id.sex().as_str().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SiteKind;
+    use crate::households::{NewChild, NewGuardian, NewHousehold};
+    use crate::register::{Actor, NewSite};
+    use chrono::{DateTime, Utc};
+
+    #[test]
+    fn overview_of_an_empty_register_has_no_site() {
+        let r = Register::open_in_memory().unwrap();
+        let o = overview(&r).unwrap();
+        assert!(o.site.is_none());
+        assert_eq!((o.households, o.children), (0, 0));
+    }
+
+    #[test]
+    fn roster_masks_numbers_and_names_codes() {
+        let actor = Actor::new(
+            "李会计",
+            DateTime::parse_from_rfc3339("2026-09-01T08:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        );
+        let mut r = Register::open_in_memory().unwrap();
+        r.init_site(
+            NewSite {
+                kind: SiteKind::Village,
+                name: "张庄村".into(),
+                region_code: "410423100201".into(),
+                school_code: None,
+            },
+            &actor,
+        )
+        .unwrap();
+        let id = format!(
+            "41042320150308001{}",
+            crate::idnum::check_char("41042320150308001")
+        );
+        households::add_household(
+            &mut r,
+            NewHousehold {
+                head_name: "王大山".into(),
+                phone: Some("13812345678".into()),
+                village_code: "410423100201".into(),
+                priority_groups: vec!["dibao".into()],
+                children: vec![NewChild {
+                    name: "王小明".into(),
+                    id_number: Some(id.clone()),
+                    flags: vec!["left_behind".into()],
+                    guardians: vec![NewGuardian {
+                        name: "王大山".into(),
+                        relation: Some("父亲".into()),
+                        phone: None,
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            &actor,
+        )
+        .unwrap();
+        let rows = roster(&r, &HouseholdQuery::default()).unwrap();
+        assert_eq!(rows.len(), 1);
+        let row = &rows[0];
+        assert_eq!(row.phone.as_deref(), Some("138****5678"));
+        assert_eq!(row.priority_groups, vec!["低保户".to_string()]);
+        let child = &row.children[0];
+        let shown = format!("410423********{}", &id[14..]);
+        assert_eq!(child.id_number.as_deref(), Some(shown.as_str()));
+        assert_ne!(child.id_number.as_deref(), Some(id.as_str()));
+        assert_eq!(child.flags, vec!["留守儿童".to_string()]);
+        assert_eq!(child.guardians, vec!["王大山（父亲）".to_string()]);
+        let o = overview(&r).unwrap();
+        assert_eq!((o.households, o.children), (1, 1));
+        assert_eq!(o.kind_label, "村");
+    }
+
+    #[test]
+    fn check_id_fills_birth_and_sex_or_says_why_not() {
+        let f = check_id("11010519491231002X").unwrap();
+        assert_eq!(f.birth_date, "1949-12-31");
+        assert_eq!(f.sex, "女");
+        let e = check_id("110105194912310021").unwrap_err();
+        assert_eq!(e.code(), "id_check_digit");
+        assert!(e.to_string().contains("校验位"));
+        assert_eq!(check_id("4104231").unwrap_err().code(), "id_length");
+    }
+}

@@ -1,0 +1,201 @@
+// End-to-end test of the real 保学 desktop app: tauri-driver (WebDriver) over Debian's
+// WebKitWebDriver drives the built binary under Xvfb (see scripts/test). It sets up a site on a
+// fresh register, adds a household with a child through the form, restarts the app and finds them
+// again; then loads the demo county into a second register and searches it. Every screen visited
+// is saved as a screenshot into docs/screenshots/ (the README shows them).
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import net from 'node:net'
+import { Builder, By, Key, until } from 'selenium-webdriver'
+
+const ROOT = process.env.BAOXUE_ROOT || path.resolve(import.meta.dirname, '../..')
+const APP = process.env.BAOXUE_APP
+const PORT = Number(process.env.TAURI_DRIVER_PORT || 4444)
+const NATIVE_PORT = Number(process.env.TAURI_DRIVER_NATIVE_PORT || 4445)
+const SHOTS = path.join(ROOT, 'docs', 'screenshots')
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'baoxue-e2e-'))
+
+let driverProcess
+
+function waitForPort(port, ms) {
+  const end = Date.now() + ms
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect(port, '127.0.0.1')
+      s.once('connect', () => { s.end(); resolve() })
+      s.once('error', () => {
+        if (Date.now() > end) reject(new Error(`tauri-driver 未在端口 ${port} 启动`))
+        else setTimeout(attempt, 200)
+      })
+    }
+    attempt()
+  })
+}
+
+before(async () => {
+  assert.ok(APP && fs.existsSync(APP), `找不到程序文件 BAOXUE_APP=${APP}`)
+  fs.mkdirSync(SHOTS, { recursive: true })
+  const bin = path.join(os.homedir(), '.cargo', 'bin', 'tauri-driver')
+  driverProcess = spawn(fs.existsSync(bin) ? bin : 'tauri-driver',
+    ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], { stdio: ['ignore', 'inherit', 'inherit'] })
+  await waitForPort(PORT, 20000)
+})
+
+after(() => {
+  if (driverProcess) driverProcess.kill()
+  fs.rmSync(TMP, { recursive: true, force: true })
+})
+
+/** Starts the app on a register file and returns a WebDriver session. */
+async function openApp(db) {
+  const driver = await new Builder()
+    .usingServer(`http://127.0.0.1:${PORT}/`)
+    .withCapabilities({ browserName: 'wry', 'tauri:options': { application: APP, args: ['--db', db] } })
+    .build()
+  await driver.manage().setTimeouts({ implicit: 0 })
+  return driver
+}
+
+const T = 30000
+
+async function find(driver, css, ms = T) {
+  const el = await driver.wait(until.elementLocated(By.css(css)), ms, `界面上没有出现 ${css}`)
+  await driver.wait(until.elementIsVisible(el), ms, `${css} 没有显示出来`)
+  return el
+}
+
+/** The native <input> behind an Element Plus field marked data-test=NAME. */
+async function field(driver, name) {
+  const el = await find(driver, `[data-test="${name}"]`)
+  const tag = await el.getTagName()
+  return tag.toLowerCase() === 'input' ? el : el.findElement(By.css('input'))
+}
+
+async function type(driver, name, text) {
+  const el = await field(driver, name)
+  if (await el.getAttribute('value')) await el.sendKeys(Key.chord(Key.CONTROL, 'a'), Key.BACK_SPACE)
+  await el.sendKeys(text)
+  return el
+}
+
+async function waitText(driver, css, text, ms = T) {
+  await driver.wait(async () => {
+    const els = await driver.findElements(By.css(css))
+    for (const e of els) if ((await e.getText()).includes(text)) return true
+    return false
+  }, ms, `${css} 中没有出现“${text}”`)
+}
+
+async function shot(driver, name) {
+  await driver.sleep(400) // let transitions finish
+  fs.writeFileSync(path.join(SHOTS, name), await driver.takeScreenshot(), 'base64')
+}
+
+/** A valid fictional ID number (GB 11643-1999 check character). */
+function idNumber(first17) {
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+  const sum = [...first17].reduce((s, c, i) => s + Number(c) * w[i], 0)
+  return first17 + '10X98765432'[sum % 11]
+}
+
+const CHILD_ID = idNumber('41042320170615123') // born 2017-06-15, sequence odd → 男
+const WRONG_ID = CHILD_ID.slice(0, 17) + (CHILD_ID[17] === '0' ? '1' : '0')
+
+test('set up a village, add a household with a child, restart, still listed', { timeout: 300000 }, async () => {
+  const db = path.join(TMP, 'village.db')
+  let d = await openApp(db)
+  try {
+    // First start: the register is empty, the app offers set-up or demo data.
+    await find(d, '[data-test="load-demo"]')
+    await shot(d, '01-setup.png')
+
+    // A wrong region code is refused with a Chinese message from the core.
+    await type(d, 'site-name-input', '张庄村委会')
+    await type(d, 'site-region', '4104231')
+    await (await find(d, '[data-test="site-save"]')).click()
+    await waitText(d, '[data-test="setup-error"]', '区划代码')
+
+    await type(d, 'site-region', '410423100201')
+    await (await find(d, '[data-test="site-save"]')).click()
+    await waitText(d, '[data-test="site-name"]', '张庄村委会')
+    await find(d, '[data-test="roster-table"]')
+
+    // Add a household; the ID field checks the number as it is typed.
+    await (await find(d, '[data-test="add-household"]')).click()
+    await type(d, 'head-name', '王建军')
+    await type(d, 'phone', '13812345678')
+    await type(d, 'address', '张庄村3组12号')
+    await type(d, 'child-name-0', '王小雨')
+    await type(d, 'child-id-0', WRONG_ID)
+    await waitText(d, '[data-test="child-id-0-status"]', '校验位')
+    const idField = await type(d, 'child-id-0', CHILD_ID)
+    await waitText(d, '[data-test="child-id-0-status"]', '2017-06-15')
+    const birth = await field(d, 'child-birth-0')
+    assert.equal(await birth.getAttribute('value'), '2017-06-15')
+    await shot(d, '02-add-household.png')
+
+    // Enter saves.
+    await idField.sendKeys(Key.ENTER)
+    await waitText(d, '[data-test="roster-table"] .el-table__row', '王建军')
+    await waitText(d, '[data-test="roster-table"] .el-table__row', '王小雨')
+    const rowText = await (await find(d, '[data-test="roster-table"] .el-table__row')).getText()
+    assert.ok(!rowText.includes('13812345678'), '电话号码应隐去中间几位')
+    assert.ok(rowText.includes('138****5678'))
+  } finally {
+    await d.quit()
+  }
+
+  // Restart on the same register: the household is still there.
+  d = await openApp(db)
+  try {
+    await waitText(d, '[data-test="site-name"]', '张庄村委会')
+    await waitText(d, '[data-test="roster-table"] .el-table__row', '王建军')
+    await waitText(d, '[data-test="roster-table"] .el-table__row', '王小雨')
+    await shot(d, '03-roster-after-restart.png')
+
+    await (await find(d, '[data-nav="home"]')).click()
+    await waitText(d, '[data-test="count-households"]', '1')
+    assert.equal(await (await find(d, '[data-test="count-children"]')).getText(), '1')
+    await shot(d, '04-home.png')
+
+    await (await find(d, '[data-nav="settings"]')).click()
+    await waitText(d, '.el-descriptions', '410423100201')
+    await shot(d, '05-settings.png')
+  } finally {
+    await d.quit()
+  }
+})
+
+test('load the demo county and search it as you type', { timeout: 300000 }, async () => {
+  const d = await openApp(path.join(TMP, 'demo.db'))
+  try {
+    await (await find(d, '[data-test="load-demo"]')).click()
+    await waitText(d, '[data-test="site-name"]', '青山县', 180000)
+    await find(d, '[data-test="roster-table"] .el-table__row', 60000)
+    const count = Number((await (await find(d, '.el-pagination__total')).getText()).replace(/\D/g, ''))
+    assert.ok(count > 1500, `示例县应有约2000户，实为 ${count}`)
+    await shot(d, '00-roster-demo.png')
+
+    // Search as you type: the first household's head, found by name.
+    const first = await find(d, '[data-test="roster-table"] .el-table__row td:nth-child(2)')
+    const head = (await first.getText()).trim()
+    await type(d, 'roster-search', head)
+    await waitAllRowsContain(d, head)
+    await shot(d, '06-roster-search.png')
+  } finally {
+    await d.quit()
+  }
+})
+
+async function waitAllRowsContain(d, text) {
+  await d.wait(async () => {
+    const rows = await d.findElements(By.css('[data-test="roster-table"] .el-table__body > tbody > .el-table__row'))
+    if (!rows.length) return false
+    for (const r of rows) if (!(await r.getText()).includes(text)) return false
+    return true
+  }, T, `查找“${text}”后，列表中仍有不含该姓名的户`)
+}
