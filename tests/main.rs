@@ -8,6 +8,7 @@ mod util;
 
 mod import_files;
 mod import_roll;
+mod import_roll_people;
 mod import_util;
 
 mod bundle;

@@ -4,6 +4,7 @@
 //! and the upsert of a child and its guardians (matched by ID key, else 学籍号) with version
 //! stamps and audit rows only for what changed.
 
+use super::header::Field;
 use super::report::RowIssue;
 use super::scan::DataRow;
 use super::value::{self, CellProblem};
@@ -24,6 +25,50 @@ pub const FLAG_FIELDS: &[(&str, &str)] = &[
     ("unsupported", "unsupported"),
     ("parent_in_prison", "parent_in_prison"),
     ("in_difficulty", "in_difficulty"),
+];
+
+/// The parents' columns (父亲 / 母亲, each with 姓名 and 电话, or a merged `父亲` over 姓名 /
+/// 电话): each parent named becomes a guardian with relation 父亲 / 母亲. Shared by the roll
+/// sheet and the household roster.
+pub const PARENT_FIELDS: [Field; 4] = [
+    Field {
+        key: "father_name",
+        label: "父亲姓名",
+        synonyms: &["父亲", "父亲名字", "父姓名", "爸爸姓名"],
+    },
+    Field {
+        key: "father_phone",
+        label: "父亲电话",
+        synonyms: &[
+            "父亲联系电话",
+            "父亲手机",
+            "父亲手机号",
+            "父亲手机号码",
+            "父亲电话号码",
+            "父亲联系方式",
+            "父电话",
+            "爸爸电话",
+        ],
+    },
+    Field {
+        key: "mother_name",
+        label: "母亲姓名",
+        synonyms: &["母亲", "母亲名字", "母姓名", "妈妈姓名"],
+    },
+    Field {
+        key: "mother_phone",
+        label: "母亲电话",
+        synonyms: &[
+            "母亲联系电话",
+            "母亲手机",
+            "母亲手机号",
+            "母亲手机号码",
+            "母亲电话号码",
+            "母亲联系方式",
+            "母电话",
+            "妈妈电话",
+        ],
+    },
 ];
 
 /// A guardian as read from a row.
@@ -117,8 +162,16 @@ pub fn parse_person(
     }
     let birth = value::date_text(row.get("birth_date")).map_err(|p| err("birth_date", p))?;
     let sex = value::sex(row.get("sex")).map_err(|p| err("sex", p))?;
-    let person = check_person(&name, id.as_deref(), birth.as_deref(), sex.as_deref()).map_err(
-        |e| match e {
+    // With the ID column empty, the ID inside a G-form 学籍号 gives the birth date and sex (and
+    // wins over typed ones, as a typed ID would); the ID column itself stays empty.
+    let from_g = id.is_none() && g_id.is_some();
+    let checked_id = if from_g {
+        g_id.as_deref()
+    } else {
+        id.as_deref()
+    };
+    let person =
+        check_person(&name, checked_id, birth.as_deref(), sex.as_deref()).map_err(|e| match e {
             Error::Id(ie) => err("id_number", value::id_problem(&ie)),
             Error::Invalid { field, message } => {
                 let (key, code) = match field.as_str() {
@@ -129,22 +182,26 @@ pub fn parse_person(
                 err(key, CellProblem::new(code, message))
             }
             other => err("name", CellProblem::new("invalid", other.to_string())),
-        },
-    )?;
+        })?;
     for w in &person.warnings {
         let key = if w.contains("性别") {
             "sex"
         } else {
             "birth_date"
         };
+        let message = if from_g {
+            w.replace("身份证号", "全国学籍号中的身份证号")
+        } else {
+            w.clone()
+        };
         warnings.push(RowIssue {
             row: row.row,
             column: row.column_name(key),
             code: "id_mismatch".into(),
-            message: w.clone(),
+            message,
         });
     }
-    let id_number = person.id_number;
+    let id_number = if from_g { None } else { person.id_number };
     if let (Some(g), Some(typed)) = (&g_id, &id_number) {
         if g != typed {
             warnings.push(RowIssue {
@@ -210,30 +267,89 @@ pub fn parse_marks(
     })
 }
 
-/// Reads up to two guardians (`guardian_*`, `guardian2_*`); odd phones give a warning.
+/// Reads the guardians of a row: up to two `guardian_*` columns, then the parents' columns
+/// (relation 父亲 / 母亲). A parent who is also a named guardian is not added twice (the parent's
+/// relation and phone fill what the guardian column left empty). A phone column without a
+/// guardian name (a sheet with 父亲姓名, 母亲姓名 and one 联系电话) goes to the first parent
+/// without a phone. Odd phones give a warning; a phone without any name, too.
 pub fn parse_guardians(row: &DataRow<'_, '_>, warnings: &mut Vec<RowIssue>) -> Vec<RowGuardian> {
-    let mut guardians = Vec::new();
-    for (n, r, p) in [
-        ("guardian_name", "guardian_relation", "guardian_phone"),
-        ("guardian2_name", "guardian2_relation", "guardian2_phone"),
-    ] {
-        let Some(gname) = value::name(row.get(n)) else {
-            continue;
-        };
-        let (phone, phone_warning) = value::phone(row.get(p));
+    let mut guardians: Vec<RowGuardian> = Vec::new();
+    let phone_of = |key: &str, warnings: &mut Vec<RowIssue>| {
+        let (phone, phone_warning) = value::phone(row.get(key));
         if let Some(m) = phone_warning {
             warnings.push(RowIssue {
                 row: row.row,
-                column: row.column_name(p),
+                column: row.column_name(key),
                 code: "phone".into(),
                 message: m,
             });
         }
+        phone
+    };
+    let mut unnamed_phone: Option<(&str, String)> = None;
+    for (n, r, p) in [
+        ("guardian_name", "guardian_relation", "guardian_phone"),
+        ("guardian2_name", "guardian2_relation", "guardian2_phone"),
+    ] {
+        let phone = phone_of(p, warnings);
+        let Some(gname) = value::name(row.get(n)) else {
+            if let Some(ph) = phone {
+                unnamed_phone.get_or_insert((p, ph));
+            }
+            continue;
+        };
         guardians.push(RowGuardian {
             name: gname,
             relation: value::text(row.get(r)),
             phone,
         });
+    }
+    let mut parents = 0;
+    for (n, p, relation) in [
+        ("father_name", "father_phone", "父亲"),
+        ("mother_name", "mother_phone", "母亲"),
+    ] {
+        let phone = phone_of(p, warnings);
+        let Some(pname) = value::name(row.get(n)) else {
+            if phone.is_some() {
+                warnings.push(RowIssue {
+                    row: row.row,
+                    column: row.column_name(n),
+                    code: "guardian_no_name".into(),
+                    message: format!(
+                        "填了{relation}电话但没有{relation}姓名，电话未导入：请补填姓名"
+                    ),
+                });
+            }
+            continue;
+        };
+        parents += 1;
+        match guardians.iter_mut().find(|g| g.name == pname) {
+            Some(g) => {
+                if g.relation.is_none() {
+                    g.relation = Some(relation.to_string());
+                }
+                if g.phone.is_none() {
+                    g.phone = phone;
+                }
+            }
+            None => guardians.push(RowGuardian {
+                name: pname,
+                relation: Some(relation.to_string()),
+                phone,
+            }),
+        }
+    }
+    if let Some((key, phone)) = unnamed_phone {
+        match guardians.iter_mut().find(|g| g.phone.is_none()) {
+            Some(g) if parents > 0 => g.phone = Some(phone),
+            _ => warnings.push(RowIssue {
+                row: row.row,
+                column: row.column_name(key),
+                code: "guardian_no_name".into(),
+                message: "填了联系电话但没有监护人或父母姓名，电话未导入：请补填姓名".into(),
+            }),
+        }
     }
     guardians
 }

@@ -6,7 +6,7 @@
 use super::child::{
     apply_marks, apply_person, find_child, new_child, parse_guardians, parse_marks, parse_person,
     problem, save_child, save_guardians, set_if, Change, ChildMarks, Duplicates, PersonFields,
-    RowGuardian,
+    RowGuardian, PARENT_FIELDS,
 };
 use super::header::{Field, Schema};
 use super::report::RowIssue;
@@ -159,6 +159,10 @@ pub const HOUSEHOLD_FIELDS: &[Field] = &[
         label: "监护人电话",
         synonyms: &["监护人联系电话", "监护人手机"],
     },
+    PARENT_FIELDS[0],
+    PARENT_FIELDS[1],
+    PARENT_FIELDS[2],
+    PARENT_FIELDS[3],
     Field {
         key: "note",
         label: "备注",
@@ -177,6 +181,15 @@ pub const HOUSEHOLD_SCHEMA: Schema = Schema {
         "就读学校",
         "就读年级",
         "年龄",
+        "父亲身份证号",
+        "父亲身份证号码",
+        "父亲身份证件号",
+        "母亲身份证号",
+        "母亲身份证号码",
+        "母亲身份证件号",
+        "监护人身份证号",
+        "监护人身份证号码",
+        "监护人身份证件号",
     ],
     required: &[&["head_name"], &["name"]],
 };
@@ -663,6 +676,7 @@ pub fn write_template(path: &Path) -> Result<()> {
         "身份证号、户主身份证号、电话列已设为文本格式，请勿改为数字（Excel 会丢失后几位）。",
         "没有身份证号的儿童必须填写出生日期（如 2015-03-08），否则无法判断是否适龄。",
         "重点户类别可填多个，用顿号分隔：脱贫不稳定户、边缘易致贫户、突发严重困难户、建档立卡(脱贫户)、低保户。",
+        "父亲姓名、母亲姓名及电话按父母填写，导入后记为监护人（关系为父亲、母亲）；与监护人是同一人时只记一次。",
         "是否类的列填 是 或 否；残疾类别填 视力 听力 言语 肢体 智力 精神 多重 之一，或填 无。",
         "第2行是示例，请删除后再填写。",
     ];

@@ -6,7 +6,7 @@
 pub use super::child::{
     apply_marks, apply_person, disability_code, find_child, new_child, parse_guardians,
     parse_marks, parse_person, problem, save_child, save_guardians, set_if, Change, ChildMarks,
-    Duplicates, PersonFields, RowGuardian, FLAG_FIELDS,
+    Duplicates, PersonFields, RowGuardian, FLAG_FIELDS, PARENT_FIELDS,
 };
 use super::header::{Field, Schema};
 use super::report::{MissingPupil, RowIssue};
@@ -157,6 +157,10 @@ pub const ROLL_FIELDS: &[Field] = &[
         label: "监护人2电话",
         synonyms: &["第二监护人电话", "监护人二电话", "监护人2联系电话"],
     },
+    PARENT_FIELDS[0],
+    PARENT_FIELDS[1],
+    PARENT_FIELDS[2],
+    PARENT_FIELDS[3],
     Field {
         key: "left_behind",
         label: "是否留守儿童",
@@ -230,6 +234,15 @@ pub const ROLL_SCHEMA: Schema = Schema {
         "政治面貌",
         "健康状况",
         "血型",
+        "父亲身份证号",
+        "父亲身份证号码",
+        "父亲身份证件号",
+        "母亲身份证号",
+        "母亲身份证号码",
+        "母亲身份证件号",
+        "监护人身份证号",
+        "监护人身份证号码",
+        "监护人身份证件号",
     ],
     required: &[&["name"], &["id_number", "student_no"]],
 };
