@@ -141,6 +141,7 @@ impl Register {
             tx,
             clock,
             site,
+            now_text: actor.now.to_rfc3339(),
             actor: actor.clone(),
             audit_head,
         })
@@ -188,6 +189,8 @@ pub struct Writer<'a> {
     site: Site,
     actor: Actor,
     audit_head: String,
+    /// `actor.now` as RFC 3339 (formatted once: every record written carries it).
+    now_text: String,
 }
 
 impl Writer<'_> {
@@ -201,7 +204,7 @@ impl Writer<'_> {
         &self.actor
     }
     pub fn now_text(&self) -> String {
-        self.actor.now.to_rfc3339()
+        self.now_text.clone()
     }
 
     /// A fresh stamp for a local edit.

@@ -127,6 +127,31 @@ fn g_form_student_no_alone_gives_birth_date_sex_and_link() {
         (Some("2015-03-08"), Some("男"))
     );
 
+    // One audit row for the whole import, naming the run; the run's child list says which.
+    let rows = store::audit::count(reg.conn()).unwrap();
+    let last = store::audit::get(reg.conn(), rows).unwrap().unwrap();
+    assert_eq!(
+        (last.table_name.as_str(), last.action.as_str()),
+        ("roll_import_runs", "import")
+    );
+    assert!(
+        last.fields.contains("children insert 2: "),
+        "{}",
+        last.fields
+    );
+    assert!(
+        last.fields.contains("enrolments insert 2"),
+        "{}",
+        last.fields
+    );
+    assert!(!last.fields.contains(&girl), "no ID numbers in the audit");
+    let run: i64 = last.record_id.parse().unwrap();
+    let changed = store::roll_imports::list_changed(reg.conn(), run).unwrap();
+    assert_eq!(changed.len(), 2);
+    assert!(changed.iter().all(|(_, c)| c == "insert"));
+    let digest = store::roll_imports::changed_digest(reg.conn(), run).unwrap();
+    assert!(last.fields.contains(&digest));
+
     // The same pupil with the ID typed in (and no 学籍号) is the same child, linked by the ID.
     let typed = dir.path().join("typed.xlsx");
     write(

@@ -398,6 +398,14 @@ pub enum Change {
 }
 
 impl Change {
+    /// As kept in a run's child list: `insert`, `update`, or empty.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Inserted => "insert",
+            Change::Updated => "update",
+            Change::Unchanged => "",
+        }
+    }
     pub fn merge(self, other: Change) -> Change {
         match (self, other) {
             (Change::Inserted, _) | (_, Change::Inserted) => Change::Inserted,
@@ -521,9 +529,108 @@ pub fn new_child(meta: crate::domain::Meta) -> Child {
     }
 }
 
-/// Writes a child (new: its meta is already fresh; or changed) with its audit row.
+/// How an import audits the records it writes.
+pub enum Audit {
+    /// One audit row per record written (household rosters: a village's file).
+    PerRecord,
+    /// Tallied, and written by the importer as one audit row for its whole run (roll sheets:
+    /// a school's or a county's whole roll at once), naming the run whose child list says which
+    /// children it inserted or updated.
+    PerRun(RunTally),
+}
+
+/// What one import run wrote, per table and action: how many records, and which fields.
+#[derive(Debug, Default, Clone)]
+pub struct RunTally {
+    entries: Vec<TallyEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct TallyEntry {
+    table: &'static str,
+    action: &'static str,
+    records: u64,
+    fields: Vec<&'static str>,
+}
+
+impl RunTally {
+    fn add(&mut self, table: &'static str, action: &'static str, fields: &[&'static str]) {
+        let i = match self
+            .entries
+            .iter()
+            .position(|e| e.table == table && e.action == action)
+        {
+            Some(i) => i,
+            None => {
+                self.entries.push(TallyEntry {
+                    table,
+                    action,
+                    records: 0,
+                    fields: Vec::new(),
+                });
+                self.entries.len() - 1
+            }
+        };
+        let e = &mut self.entries[i];
+        e.records += 1;
+        for f in fields {
+            if !e.fields.contains(f) {
+                e.fields.push(f);
+            }
+        }
+    }
+
+    /// Records written in all.
+    pub fn records(&self) -> u64 {
+        self.entries.iter().map(|e| e.records).sum()
+    }
+
+    /// The audit row's field list: `children insert 3: name,sex,…` per table and action,
+    /// in a stable order. Field names only, never values.
+    pub fn lines(&self) -> Vec<String> {
+        let mut entries = self.entries.clone();
+        entries.sort_by_key(|e| (e.table, e.action));
+        entries
+            .iter()
+            .map(|e| {
+                let mut fields = e.fields.clone();
+                fields.sort_unstable();
+                format!(
+                    "{} {} {}: {}",
+                    e.table,
+                    e.action,
+                    e.records,
+                    fields.join(",")
+                )
+            })
+            .collect()
+    }
+}
+
+impl Audit {
+    /// Audits one record written (at once, or into the run's tally).
+    pub fn record(
+        &mut self,
+        w: &mut Writer<'_>,
+        table: &'static str,
+        id: &str,
+        action: &'static str,
+        fields: &[&'static str],
+    ) -> Result<()> {
+        match self {
+            Audit::PerRecord => w.audit(table, id, action, fields),
+            Audit::PerRun(t) => {
+                t.add(table, action, fields);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Writes a child (new: its meta is already fresh; or changed) and audits it.
 pub fn save_child(
     w: &mut Writer<'_>,
+    audit: &mut Audit,
     old: Option<&Child>,
     mut child: Child,
     changed: &[&'static str],
@@ -531,14 +638,14 @@ pub fn save_child(
     match old {
         None => {
             store::children::put(w.conn(), &child)?;
-            w.audit("children", &child.meta.id, "insert", changed)?;
+            audit.record(w, "children", &child.meta.id, "insert", changed)?;
             Ok((child, Change::Inserted))
         }
         Some(_) if changed.is_empty() => Ok((child, Change::Unchanged)),
         Some(o) => {
             child.meta = w.next_meta(&o.meta);
             store::children::put(w.conn(), &child)?;
-            w.audit("children", &child.meta.id, "update", changed)?;
+            audit.record(w, "children", &child.meta.id, "update", changed)?;
             Ok((child, Change::Updated))
         }
     }
@@ -547,6 +654,7 @@ pub fn save_child(
 /// Upserts a row's guardians (matched by name; others are kept).
 pub fn save_guardians(
     w: &mut Writer<'_>,
+    audit: &mut Audit,
     child_id: &str,
     wanted: &[RowGuardian],
     child_is_new: bool,
@@ -574,7 +682,7 @@ pub fn save_guardians(
                 if !changed.is_empty() {
                     next.meta = w.next_meta(&e.meta);
                     store::guardians::put(w.conn(), &next)?;
-                    w.audit("guardians", &next.meta.id, "update", &changed)?;
+                    audit.record(w, "guardians", &next.meta.id, "update", &changed)?;
                     result = result.merge(Change::Updated);
                 }
             }
@@ -587,7 +695,8 @@ pub fn save_guardians(
                     phone: g.phone.clone(),
                 };
                 store::guardians::put(w.conn(), &guardian)?;
-                w.audit(
+                audit.record(
+                    w,
                     "guardians",
                     &guardian.meta.id,
                     "insert",

@@ -4,6 +4,7 @@
 //! declares its own and shares this code.
 
 use serde::Serialize;
+use std::hash::BuildHasherDefault;
 
 /// One field an importer understands, with every column name it goes by.
 #[derive(Debug, Clone, Copy)]
@@ -145,13 +146,32 @@ pub struct HeaderMap {
     pub by_field: Vec<Option<usize>>,
     /// Columns not understood (ignored, named in the report).
     pub unknown: Vec<String>,
+    /// Field key → column, for the fields found (every cell of every row is looked up here).
+    #[serde(skip)]
+    by_key: KeyMap,
+}
+
+/// A field-key map with a cheap hash (FNV-1a over a short key, fixed keys: no DoS concern).
+type KeyMap = std::collections::HashMap<&'static str, usize, BuildHasherDefault<KeyHasher>>;
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 impl HeaderMap {
-    /// The column of a field, if the sheet has it.
-    pub fn column_of(&self, schema: &Schema, key: &str) -> Option<usize> {
-        let i = schema.fields.iter().position(|f| f.key == key)?;
-        self.by_field.get(i).copied().flatten()
+    /// The column of a field, if the sheet has it (`schema` is the one the map was made with).
+    pub fn column_of(&self, _schema: &Schema, key: &str) -> Option<usize> {
+        self.by_key.get(key).copied()
     }
 
     /// `{field label: "C 身份证号"}` for the report.
@@ -272,6 +292,12 @@ pub fn map_header(
             None => unknown.push(format!("{} {}", column_letter(col), label)),
         }
     }
+    let by_key = schema
+        .fields
+        .iter()
+        .zip(&by_field)
+        .filter_map(|(f, col)| col.map(|c| (f.key, c)))
+        .collect();
     HeaderMap {
         header_row,
         last_header_row: sub.map(|(r, _)| r).unwrap_or(header_row),
@@ -279,6 +305,7 @@ pub fn map_header(
         columns,
         by_field,
         unknown,
+        by_key,
     }
 }
 

@@ -5,8 +5,8 @@
 
 use super::child::{
     apply_marks, apply_person, find_child, new_child, parse_guardians, parse_marks, parse_person,
-    problem, save_child, save_guardians, set_if, Change, ChildMarks, Duplicates, PersonFields,
-    RowGuardian, PARENT_FIELDS,
+    problem, save_child, save_guardians, set_if, Audit, Change, ChildMarks, Duplicates,
+    PersonFields, RowGuardian, PARENT_FIELDS,
 };
 use super::header::{Field, Schema};
 use super::report::RowIssue;
@@ -479,8 +479,14 @@ fn save_row(
     if r.note.is_some() {
         set_if(&mut child.note, &r.note, "note", &mut changed);
     }
-    let (child, change) = save_child(w, old.as_ref(), child, &changed)?;
-    let g = save_guardians(w, &child.meta.id, &r.guardians, change == Change::Inserted)?;
+    let (child, change) = save_child(w, &mut Audit::PerRecord, old.as_ref(), child, &changed)?;
+    let g = save_guardians(
+        w,
+        &mut Audit::PerRecord,
+        &child.meta.id,
+        &r.guardians,
+        change == Change::Inserted,
+    )?;
     Ok(change.merge(g))
 }
 

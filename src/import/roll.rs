@@ -5,8 +5,8 @@
 
 pub use super::child::{
     apply_marks, apply_person, disability_code, find_child, new_child, parse_guardians,
-    parse_marks, parse_person, problem, save_child, save_guardians, set_if, Change, ChildMarks,
-    Duplicates, PersonFields, RowGuardian, FLAG_FIELDS, PARENT_FIELDS,
+    parse_marks, parse_person, problem, save_child, save_guardians, set_if, Audit, Change,
+    ChildMarks, Duplicates, PersonFields, RowGuardian, RunTally, FLAG_FIELDS, PARENT_FIELDS,
 };
 use super::header::{Field, Schema};
 use super::report::{MissingPupil, RowIssue};
@@ -362,6 +362,7 @@ pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue
 
 fn upsert_row(
     w: &mut Writer<'_>,
+    audit: &mut Audit,
     school: &str,
     term: &str,
     r: &RollRow,
@@ -442,7 +443,7 @@ fn upsert_row(
             &mut changed,
         );
     }
-    let (child, change) = save_child(w, old.as_ref(), child, &changed)?;
+    let (child, change) = save_child(w, audit, old.as_ref(), child, &changed)?;
     let is_new = change == Change::Inserted;
 
     // The enrolment at this school (one per child and school, updated each term).
@@ -487,18 +488,18 @@ fn upsert_row(
     let echange = match &old_enrolment {
         None => {
             store::enrolments::put(w.conn(), &e)?;
-            w.audit("enrolments", &e.meta.id, "insert", &ech)?;
+            audit.record(w, "enrolments", &e.meta.id, "insert", &ech)?;
             Change::Updated
         }
         Some(_) if ech.is_empty() => Change::Unchanged,
         Some(o) => {
             e.meta = w.next_meta(&o.meta);
             store::enrolments::put(w.conn(), &e)?;
-            w.audit("enrolments", &e.meta.id, "update", &ech)?;
+            audit.record(w, "enrolments", &e.meta.id, "update", &ech)?;
             Change::Updated
         }
     };
-    let gchange = save_guardians(w, &child.meta.id, &r.guardians, is_new)?;
+    let gchange = save_guardians(w, audit, &child.meta.id, &r.guardians, is_new)?;
     Ok((child.meta.id, change.merge(echange).merge(gchange)))
 }
 
@@ -574,6 +575,7 @@ pub fn import_roll(
     let mut done = 0u64;
     let mut in_run = 0i64;
     let mut dups = Duplicates::default();
+    let mut audit = Audit::PerRun(RunTally::default());
     let parse = move |row: &DataRow<'_, '_>| {
         match parse_row(row) {
         Ok(r) => match dups.check(r.row, r.id_key.as_deref(), r.student_no.as_deref()) {
@@ -623,8 +625,14 @@ pub fn import_roll(
                                 out.report.refused.push(issue);
                             }
                             Parsed::Ok(r) => {
-                                let (child_id, change) = upsert_row(&mut w, &school, &term, &r)?;
-                                store::roll_imports::insert_child(w.conn(), run_id, &child_id)?;
+                                let (child_id, change) =
+                                    upsert_row(&mut w, &mut audit, &school, &term, &r)?;
+                                store::roll_imports::insert_child(
+                                    w.conn(),
+                                    run_id,
+                                    &child_id,
+                                    change.as_str(),
+                                )?;
                                 in_run += 1;
                                 match change {
                                     Change::Inserted => out.report.inserted += 1,
@@ -649,7 +657,21 @@ pub fn import_roll(
     store::roll_imports::put_run_rows(w.conn(), run_id, in_run)?;
     out.report.missing_since_last = missing_since_last(&w, &school, run_id)?;
     if let Some((prev, _)) = store::roll_imports::get_previous_run(w.conn(), &school, run_id)? {
-        store::roll_imports::delete_children_before(w.conn(), &school, prev)?;
+        store::roll_imports::delete_unchanged_before(w.conn(), &school, prev)?;
+    }
+    // One audit row for the run: what it wrote, per table; the run's child list (kept for
+    // every child it inserted or updated) says which records, and its digest is in the chain.
+    if let Audit::PerRun(tally) = &audit {
+        if tally.records() > 0 {
+            let mut fields = tally.lines();
+            fields.push(format!("school {school} term {term}"));
+            fields.push(format!(
+                "children_digest {}",
+                store::roll_imports::changed_digest(w.conn(), run_id)?
+            ));
+            let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            w.audit("roll_import_runs", &run_id.to_string(), "import", &refs)?;
+        }
     }
     ctl.report(done, done);
     if !opts.dry_run {

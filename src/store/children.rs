@@ -88,30 +88,42 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Child>> {
 
 /// Live children of one household.
 pub fn list_by_household(conn: &Connection, household_id: &str) -> Result<Vec<Child>> {
-    let mut st = conn.prepare_cached(&format!(
-        "{} WHERE household_id = ?1 AND deleted = 0 ORDER BY birth_date, name, id",
-        select()
-    ))?;
+    let mut st = {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "{} WHERE household_id = ?1 AND deleted = 0 ORDER BY birth_date, name, id",
+                select()
+            )
+        });
+        conn.prepare_cached(&SQL)?
+    };
     let rows = st.query_map([household_id], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Live children linked to one person by ID number.
 pub fn list_by_id_key(conn: &Connection, id_key: &str) -> Result<Vec<Child>> {
-    let mut st = conn.prepare_cached(&format!(
-        "{} WHERE id_key = ?1 AND deleted = 0 ORDER BY id",
-        select()
-    ))?;
+    let mut st = {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("{} WHERE id_key = ?1 AND deleted = 0 ORDER BY id", select())
+        });
+        conn.prepare_cached(&SQL)?
+    };
     let rows = st.query_map([id_key], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Live children with this 学籍号.
 pub fn list_by_student_no(conn: &Connection, student_no: &str) -> Result<Vec<Child>> {
-    let mut st = conn.prepare_cached(&format!(
-        "{} WHERE student_no = ?1 AND deleted = 0 ORDER BY id",
-        select()
-    ))?;
+    let mut st = {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "{} WHERE student_no = ?1 AND deleted = 0 ORDER BY id",
+                select()
+            )
+        });
+        conn.prepare_cached(&SQL)?
+    };
     let rows = st.query_map([student_no], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
@@ -131,10 +143,13 @@ pub fn list_by_household_name_birth(
     name: &str,
     birth_date: &str,
 ) -> Result<Vec<Child>> {
-    let mut st = conn.prepare_cached(&format!(
-        "{} WHERE household_id = ?1 AND name = ?2 AND birth_date = ?3 AND deleted = 0 ORDER BY id",
-        select()
-    ))?;
+    let mut st = {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("{} WHERE household_id = ?1 AND name = ?2 AND birth_date = ?3 AND deleted = 0 ORDER BY id",
+        select())
+        });
+        conn.prepare_cached(&SQL)?
+    };
     let rows = st.query_map(params![household_id, name, birth_date], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -66,10 +66,15 @@ pub fn put(conn: &Connection, e: &Enrolment) -> Result<()> {
 
 /// Live enrolments of one child, newest first.
 pub fn list_by_child(conn: &Connection, child_id: &str) -> Result<Vec<Enrolment>> {
-    let mut st = conn.prepare_cached(&format!(
-        "{} WHERE child_id = ?1 AND deleted = 0 ORDER BY entry_date DESC, id",
-        select()
-    ))?;
+    let mut st = {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "{} WHERE child_id = ?1 AND deleted = 0 ORDER BY entry_date DESC, id",
+                select()
+            )
+        });
+        conn.prepare_cached(&SQL)?
+    };
     let rows = st.query_map([child_id], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -45,10 +45,13 @@ pub fn put(conn: &Connection, g: &Guardian) -> Result<()> {
 
 /// Live guardians of one child.
 pub fn list_by_child(conn: &Connection, child_id: &str) -> Result<Vec<Guardian>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {META_COLUMNS}, child_id, name, relation, phone FROM guardians
-         WHERE child_id = ?1 AND deleted = 0 ORDER BY id"
-    ))?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {META_COLUMNS}, child_id, name, relation, phone FROM guardians
+             WHERE child_id = ?1 AND deleted = 0 ORDER BY id"
+        )
+    });
+    let mut st = conn.prepare_cached(&SQL)?;
     let rows = st.query_map([child_id], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -367,6 +367,9 @@ pub const MIGRATIONS: &[&str] = &[
     // date → ID), replacing the narrower one.
     "DROP INDEX list_rows_birth;
     CREATE INDEX list_rows_window ON list_rows(version_id, birth_date, id_key);",
+    // 9 (import): what a roll-sheet import did to each child on it (`insert`, `update`, or empty),
+    // so that one audit row per import run, naming the run, can stand for its records.
+    "ALTER TABLE roll_import_children ADD COLUMN change TEXT NOT NULL DEFAULT '';",
 ];
 
 /// The schema version this build writes.

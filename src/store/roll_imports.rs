@@ -30,13 +30,38 @@ pub fn put_run_rows(conn: &Connection, run_id: i64, rows: i64) -> Result<()> {
     Ok(())
 }
 
-/// Adds a child to a run (a child twice is kept once).
-pub fn insert_child(conn: &Connection, run_id: i64, child_id: &str) -> Result<()> {
+/// Adds a child to a run with what the run did to it (`insert`, `update`, or empty for
+/// unchanged); a child twice is kept once.
+pub fn insert_child(conn: &Connection, run_id: i64, child_id: &str, change: &str) -> Result<()> {
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO roll_import_children (run_id, child_id) VALUES (?1, ?2)",
+        "INSERT OR IGNORE INTO roll_import_children (run_id, child_id, change) VALUES (?1, ?2, ?3)",
     )?
-    .execute(params![run_id, child_id])?;
+    .execute(params![run_id, child_id, change])?;
     Ok(())
+}
+
+/// The children a run inserted or updated, with what it did, by child id.
+pub fn list_changed(conn: &Connection, run_id: i64) -> Result<Vec<(String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT child_id, change FROM roll_import_children WHERE run_id = ?1 AND change <> ''
+         ORDER BY child_id",
+    )?;
+    let rows = st.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// A SHA-256 over a run's changed children (`child_id change` lines, by child id): the run's
+/// audit row carries it, so the list cannot be edited without breaking the audit chain.
+pub fn changed_digest(conn: &Connection, run_id: i64) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (child_id, change) in list_changed(conn, run_id)? {
+        h.update(child_id.as_bytes());
+        h.update(b" ");
+        h.update(change.as_bytes());
+        h.update(b"\n");
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 /// The latest run of a school before `before_run` (id and term).
@@ -66,10 +91,12 @@ pub fn list_missing(conn: &Connection, prev: i64, cur: i64) -> Result<Vec<String
     Ok(rows.collect::<Result<Vec<String>, _>>()?)
 }
 
-/// Forgets the children of a school's runs older than `keep_from` (only the last two matter).
-pub fn delete_children_before(conn: &Connection, school_code: &str, keep_from: i64) -> Result<()> {
+/// Forgets the unchanged children of a school's runs older than `keep_from` (only the last two
+/// runs matter for "not on the new sheet"); what each run inserted or updated is kept, as its
+/// audit row refers to it.
+pub fn delete_unchanged_before(conn: &Connection, school_code: &str, keep_from: i64) -> Result<()> {
     conn.execute(
-        "DELETE FROM roll_import_children WHERE run_id IN
+        "DELETE FROM roll_import_children WHERE change = '' AND run_id IN
             (SELECT id FROM roll_import_runs WHERE school_code = ?1 AND id < ?2)",
         params![school_code, keep_from],
     )?;
