@@ -50,6 +50,10 @@ pub struct Header {
     /// SHA-256 (hex) and size of the database file inside.
     pub db_sha256: String,
     pub db_bytes: u64,
+    /// `sqlcipher` when the database inside is itself encrypted (a copy of an encrypted
+    /// register, keyed with the backup's passphrase); empty for a plain register's backup.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub db_encryption: String,
 }
 
 /// What `backup` wrote.
@@ -208,8 +212,20 @@ pub fn backup(
         .map(PathBuf::from)
         .unwrap_or_else(|| out.to_path_buf());
     let tmp = TempFile::beside(&near, "backup");
+    // An encrypted register is copied into a copy encrypted with the backup's passphrase (SQLite's
+    // backup API re-encrypts page by page): no plain copy is ever written.
+    let encrypted = conn
+        .path()
+        .filter(|p| !p.is_empty())
+        .map(|p| store::cipher::file_state(Path::new(p)))
+        .transpose()
+        .map_err(|e| io_err(&near, e))?
+        == Some(store::cipher::FileState::Encrypted);
     let schema_version = {
         let mut dst = Connection::open(&tmp.0)?;
+        if encrypted {
+            store::cipher::put_key(&dst, passphrase)?;
+        }
         copy_all(conn, &mut dst)?;
         if let Err(problem) = integrity_check(&dst)? {
             return Err(BackupError::SourceDamaged(problem).into());
@@ -227,6 +243,11 @@ pub fn backup(
         compression: "gzip".into(),
         db_sha256: db_sha256.clone(),
         db_bytes,
+        db_encryption: if encrypted {
+            "sqlcipher".into()
+        } else {
+            String::new()
+        },
     };
     // 2. Written under a temporary name beside the target, renamed when complete.
     let partial = TempFile::beside(out, "partial");
@@ -407,9 +428,16 @@ pub fn restore(file: &Path, db: &Path, passphrase: &str, actor: &Actor) -> Resul
             return Err(corrupt("校验值不符".into()).into());
         }
     }
-    // 2. SQLite's own check, read-only, before anything else touches the file.
+    // 2. SQLite's own check, read-only, before anything else touches the file. The copy of an
+    // encrypted register is keyed with the backup's passphrase, and stays encrypted.
+    let encrypted = store::cipher::file_state(&tmp.0).map_err(|e| io_err(&tmp.0, e))?
+        == store::cipher::FileState::Encrypted;
+    let key = encrypted.then_some(passphrase);
     {
         let c = Connection::open_with_flags(&tmp.0, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        if let Some(key) = key {
+            store::cipher::put_key(&c, key)?;
+        }
         if let Err(problem) = integrity_check(&c)? {
             return Err(corrupt(format!("数据库完整性检查未通过：{problem}")).into());
         }
@@ -417,7 +445,7 @@ pub fn restore(file: &Path, db: &Path, passphrase: &str, actor: &Actor) -> Resul
     // 3. Open as a register (migrating an older schema), mark it restored in one transaction.
     let restored_at = actor.now.to_rfc3339();
     let report = {
-        let mut reg = Register::open(&tmp.0)?;
+        let mut reg = Register::open_with(&tmp.0, key)?;
         let site = reg.require_site()?;
         let audit_first_broken_row = store::audit::verify(reg.conn())?;
         let source_file = file

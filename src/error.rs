@@ -39,6 +39,8 @@ pub enum Error {
     Backup(#[from] crate::backup::BackupError),
     #[error("{0}")]
     Operator(#[from] crate::operators::OperatorError),
+    #[error("{0}")]
+    Passphrase(#[from] crate::encryption::PassphraseError),
 }
 
 impl Error {
@@ -59,6 +61,7 @@ impl Error {
             Error::Bundle { code, .. } => code,
             Error::Backup(e) => e.code(),
             Error::Operator(e) => e.code(),
+            Error::Passphrase(e) => e.code(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod codes;
 pub mod crosscheck;
 pub mod demo;
 pub mod domain;
+pub mod encryption;
 pub mod error;
 pub mod export;
 pub mod hlc;

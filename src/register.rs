@@ -34,6 +34,7 @@ impl Actor {
 /// An open register.
 pub struct Register {
     conn: Connection,
+    encrypted: bool,
 }
 
 /// What `init_site` needs.
@@ -46,17 +47,49 @@ pub struct NewSite {
 }
 
 impl Register {
-    /// Opens (or creates) the register file, migrating it to the current schema.
+    /// Opens (or creates) a plain register file, migrating it to the current schema. An
+    /// encrypted register is refused (`passphrase_required`): use [`Register::open_with`].
     pub fn open(path: &Path) -> Result<Register> {
-        Ok(Register {
-            conn: store::open(path)?,
-        })
+        Register::open_with(path, None)
+    }
+
+    /// Opens a register with its passphrase (`None` for a plain one). A missing file is created,
+    /// encrypted when a passphrase is given. A wrong passphrase is refused with
+    /// `wrong_passphrase` and nothing is written. See `crate::encryption`.
+    pub fn open_with(path: &Path, passphrase: Option<&str>) -> Result<Register> {
+        let conn = store::open_with(path, passphrase)?;
+        let encrypted = crate::encryption::needs_passphrase(path)?;
+        Ok(Register { conn, encrypted })
     }
 
     pub fn open_in_memory() -> Result<Register> {
         Ok(Register {
             conn: store::open_in_memory()?,
+            encrypted: false,
         })
+    }
+
+    /// True when the register file is encrypted at rest.
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
+    }
+
+    /// Re-encrypts an encrypted register with a new passphrase (`PRAGMA rekey`, one write
+    /// transaction: a power cut leaves the old passphrase valid) and writes an audit row
+    /// (`rekey`, no value). A plain register is refused: see `crate::encryption::encrypt_file`.
+    pub fn change_passphrase(&mut self, new_passphrase: &str, actor: &Actor) -> Result<()> {
+        crate::encryption::check_new_passphrase(new_passphrase)?;
+        self.require_site()?;
+        if !self.encrypted {
+            return Err(Error::Other(
+                "此登记库未加密，不能更换口令：请先为它设定口令（加密）".into(),
+            ));
+        }
+        store::cipher::put_rekey(&self.conn, new_passphrase)?;
+        let mut w = self.writer(actor)?;
+        let site_id = w.site().id.clone();
+        w.audit("site", &site_id, "rekey", &[])?;
+        w.commit()
     }
 
     /// Read access for queries.

@@ -513,6 +513,7 @@ fn cli_json_contract_and_exit_codes() {
         let out = std::process::Command::new(bin())
             .args(args)
             .env("BAOXUE_DB", &db)
+            .env("BAOXUE_NO_ENCRYPTION", "1")
             .output()
             .unwrap();
         crate::util::assert_no_personal_numbers(&out, args);

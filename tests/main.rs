@@ -18,5 +18,6 @@ mod bundle_support;
 mod crash;
 mod lists;
 mod security;
+mod security_encryption;
 mod security_fuzz;
 mod security_limits;

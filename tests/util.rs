@@ -55,6 +55,12 @@ pub fn run_cli_with(db: &Path, args: &[&str], env: &[(&str, &str)], stdin: Optio
         .arg(db)
         .args(args)
         .env("BAOXUE_OPERATOR", "测试员")
+        // Registers set up by the tests are plain unless a test asks for encryption (pass
+        // ("BAOXUE_NO_ENCRYPTION", "0") and BAOXUE_PASSPHRASE): every open of an encrypted
+        // register costs a key derivation (~0.3 s CPU), see tests/security_encryption.rs.
+        .env("BAOXUE_NO_ENCRYPTION", "1")
+        .env_remove("BAOXUE_PASSPHRASE")
+        .env_remove("BAOXUE_NEW_PASSPHRASE")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

@@ -8,6 +8,7 @@ mod child;
 mod household;
 mod import;
 mod lists;
+mod passphrase;
 mod report;
 mod security;
 mod site;
@@ -94,6 +95,9 @@ pub enum Command {
     /// 操作员（姓名与可选PIN）
     #[command(subcommand)]
     Operator(security::OperatorCmd),
+    /// 登记库口令（加密）：更换、查看是否加密
+    #[command(subcommand)]
+    Passphrase(passphrase::PassphraseCmd),
     /// 部门名单（公安户籍、残联、乡村振兴、民政、资助）：已导入的来源与比对信息
     #[command(subcommand)]
     List(lists::ListCmd),
@@ -128,8 +132,16 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Opens the register, with its passphrase if it is encrypted (`BAOXUE_PASSPHRASE`, else
+    /// asked on the terminal), and checks the operator.
     pub fn open(&self) -> Result<Register> {
-        let reg = Register::open(&self.db)?;
+        let pass = passphrase::to_open(&self.db)?;
+        self.open_with(pass.as_deref().map(String::as_str))
+    }
+    /// Opens the register with a passphrase already obtained (`None`: plain) and checks the
+    /// operator.
+    pub fn open_with(&self, pass: Option<&str>) -> Result<Register> {
+        let reg = Register::open_with(&self.db, pass)?;
         security::check_operator(&reg, self)?;
         Ok(reg)
     }
@@ -201,6 +213,7 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Restore(a) => security::restore(a, ctx),
         Command::Audit(c) => security::audit(c, ctx),
         Command::Operator(c) => security::operator(c, ctx),
+        Command::Passphrase(c) => passphrase::run(c, ctx),
         Command::List(c) => lists::run(c, ctx),
         Command::Template(c) => import::template(c, ctx),
         Command::Crosscheck(a) => casework::crosscheck(a, ctx),

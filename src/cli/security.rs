@@ -78,8 +78,13 @@ pub fn check_operator(reg: &Register, ctx: &Ctx) -> Result<()> {
 }
 
 pub fn backup(a: BackupArgs, ctx: &Ctx) -> Result<i32> {
-    let reg = ctx.open()?;
-    let pass = passphrase()?;
+    // An encrypted register's passphrase also encrypts its backup (asked once).
+    let reg_pass = super::passphrase::to_open(&ctx.db)?;
+    let reg = ctx.open_with(reg_pass.as_deref().map(String::as_str))?;
+    let pass = match reg_pass {
+        Some(p) => p,
+        None => passphrase()?,
+    };
     let info = backup::backup(reg.conn(), &a.out, &pass, chrono::Utc::now())?;
     if ctx.json {
         ctx.print_json(&info)?;

@@ -21,6 +21,14 @@ pub struct InitArgs {
     /// 学校标识码（学校必填）
     #[arg(long)]
     school_code: Option<String>,
+    /// 不加密登记库（仅用于培训、演示；正式登记库须设定口令：BAOXUE_PASSPHRASE 或提示输入）
+    #[arg(
+        long,
+        env = "BAOXUE_NO_ENCRYPTION",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    no_encryption: bool,
 }
 
 pub fn init(a: InitArgs, ctx: &Ctx) -> Result<i32> {
@@ -30,7 +38,11 @@ pub fn init(a: InitArgs, ctx: &Ctx) -> Result<i32> {
             a.kind
         );
     };
-    let mut reg = ctx.open()?;
+    let mut reg = if a.no_encryption {
+        ctx.open()?
+    } else {
+        open_encrypted_for_setup(ctx)?
+    };
     let site = reg.init_site(
         NewSite {
             kind,
@@ -52,6 +64,29 @@ pub fn init(a: InitArgs, ctx: &Ctx) -> Result<i32> {
         println!("登记库：{}", ctx.db.display());
     }
     Ok(0)
+}
+
+/// Site setup of a protected register: the passphrase from `BAOXUE_PASSPHRASE` or asked twice on
+/// the terminal; a new register file is created encrypted, an empty plain one (left by an
+/// earlier command) is encrypted first.
+fn open_encrypted_for_setup(ctx: &Ctx) -> Result<baoxue::Register> {
+    use baoxue::encryption::{self, PassphraseError, Protection};
+    let protection = encryption::protection(&ctx.db)?;
+    if protection == Protection::Encrypted {
+        return ctx.open();
+    }
+    let Some(pass) = super::passphrase::new_one("BAOXUE_PASSPHRASE")? else {
+        return Err(baoxue::Error::from(PassphraseError::NotGiven).into());
+    };
+    if protection == Protection::Plain {
+        let reg = ctx.open()?;
+        if let Some(site) = reg.site()? {
+            return Err(baoxue::Error::AlreadyInitialised(site.name).into());
+        }
+        drop(reg);
+        encryption::encrypt_file(&ctx.db, &pass, &ctx.actor())?;
+    }
+    ctx.open_with(Some(&pass))
 }
 
 pub fn demo(ctx: &Ctx) -> Result<i32> {

@@ -9,6 +9,7 @@ pub mod bundles_sent;
 pub mod case_events;
 pub mod cases;
 pub mod children;
+pub mod cipher;
 pub mod clock;
 pub mod crosscheck;
 pub mod decisions;
@@ -35,8 +36,9 @@ pub mod site_keys;
 pub mod trusted_sites;
 pub mod verification_tasks;
 
+use crate::encryption::PassphraseError;
 use crate::error::{Error, Result};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::Path;
 
 /// Tables whose records travel between sites in bundles; each has the meta columns
@@ -54,14 +56,45 @@ pub const TRAVELLING_TABLES: &[&str] = &[
     "placements",
 ];
 
-/// Opens (creating if needed) a register file and brings its schema up to date.
+/// Opens (creating if needed) a plain register file and brings its schema up to date.
+/// An encrypted file is refused with `PassphraseError::Required`.
 pub fn open(path: &Path) -> Result<Connection> {
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    open_with(path, None)
+}
+
+/// Opens a register file with an optional passphrase:
+/// - no file yet: creates it, encrypted when a passphrase is given;
+/// - an encrypted file: needs the passphrase; a wrong one is refused before anything is written
+///   (the key is checked by reading the schema right after `PRAGMA key`);
+/// - a plain file: opened as it is (the passphrase, if any, is not applied; see
+///   `Register::is_encrypted`).
+pub fn open_with(path: &Path, passphrase: Option<&str>) -> Result<Connection> {
+    let state = cipher::file_state(path).map_err(|e| Error::io(path, e))?;
+    let key = match (state, passphrase) {
+        (cipher::FileState::Encrypted, None) => return Err(PassphraseError::Required.into()),
+        (cipher::FileState::Plain, _) => None,
+        (_, key) => key,
+    };
+    if state == cipher::FileState::Missing {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
         }
     }
-    let mut conn = Connection::open(path)?;
+    let flags = if state == cipher::FileState::Missing {
+        OpenFlags::default()
+    } else {
+        // An existing register is never re-created (a file removed meanwhile is an error).
+        OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE
+    };
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    if let Some(key) = key {
+        cipher::put_key(&conn, key)?;
+        if !cipher::key_opens(&conn)? {
+            return Err(PassphraseError::Wrong.into());
+        }
+    }
     configure(&conn, true)?;
     migrate(&mut conn)?;
     Ok(conn)
