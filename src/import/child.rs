@@ -354,14 +354,23 @@ pub fn parse_guardians(row: &DataRow<'_, '_>, warnings: &mut Vec<RowIssue>) -> V
     guardians
 }
 
-/// Refuses later rows of a pupil already on the sheet (the first row wins).
+/// Refuses later rows of a pupil already on the sheet (the first row wins). Keeps a 128-bit
+/// fingerprint of each key rather than the key (a 200k-row sheet: 6 MB instead of 30 MB); two
+/// different keys sharing one is as likely as guessing a random 128-bit number.
 #[derive(Default)]
 pub struct Duplicates {
-    by_key: HashMap<String, u32>,
-    by_student_no: HashMap<String, u32>,
+    hasher: std::collections::hash_map::RandomState,
+    hasher2: std::collections::hash_map::RandomState,
+    by_key: HashMap<u128, u32>,
+    by_student_no: HashMap<u128, u32>,
 }
 
 impl Duplicates {
+    fn fingerprint(&self, s: &str) -> u128 {
+        use std::hash::BuildHasher;
+        (u128::from(self.hasher.hash_one(s)) << 64) | u128::from(self.hasher2.hash_one(s))
+    }
+
     /// `Some(first row)` when this pupil was already seen.
     pub fn check(
         &mut self,
@@ -369,21 +378,19 @@ impl Duplicates {
         id_key: Option<&str>,
         student_no: Option<&str>,
     ) -> Option<(u32, &'static str)> {
-        if let Some(k) = id_key {
-            if let Some(first) = self.by_key.get(k) {
-                return Some((*first, "身份证号"));
-            }
+        let k = id_key.map(|k| self.fingerprint(k));
+        let s = student_no.map(|s| self.fingerprint(s));
+        if let Some(first) = k.and_then(|k| self.by_key.get(&k)) {
+            return Some((*first, "身份证号"));
         }
-        if let Some(s) = student_no {
-            if let Some(first) = self.by_student_no.get(s) {
-                return Some((*first, "全国学籍号"));
-            }
+        if let Some(first) = s.and_then(|s| self.by_student_no.get(&s)) {
+            return Some((*first, "全国学籍号"));
         }
-        if let Some(k) = id_key {
-            self.by_key.insert(k.to_string(), row);
+        if let Some(k) = k {
+            self.by_key.insert(k, row);
         }
-        if let Some(s) = student_no {
-            self.by_student_no.insert(s.to_string(), row);
+        if let Some(s) = s {
+            self.by_student_no.insert(s, row);
         }
         None
     }
