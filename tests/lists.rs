@@ -935,7 +935,9 @@ fn crosscheck_lists_each_child_once_with_sources_and_groups() {
             p.g_zhou.clone(),
             v(&["disabled"]),
             v(&["disabled"]),
-            "残联名册（鲁山县残联 2026-10-31）有，学籍无；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）".to_string(),
+            // The reason names the sources that have the child and the complete ones (the
+            // hukou extract) that do not.
+            format!("残联名册（鲁山县残联 2026-10-31）有，{hukou}无，学籍无；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）"),
         ),
     ];
     want.sort();
@@ -970,7 +972,8 @@ fn crosscheck_uses_the_newest_version_of_a_source() {
     assert_eq!(wang.2, v(&["poverty"]));
     assert_eq!(
         wang.4,
-        "脱贫监测名单（鲁山县乡村振兴局 2026-10-31）有，学籍无"
+        "脱贫监测名单（鲁山县乡村振兴局 2026-10-31）有，户籍（鲁山县公安局 2026-11-30）无，学籍无",
+        "the newer hukou extract lacks him, and the reason says so"
     );
     // Enrolling 王小明 (a roll with his ID and another spelling of his name) clears him.
     let roll = t.path("roll2.xlsx");
@@ -994,4 +997,44 @@ fn crosscheck_uses_the_newest_version_of_a_source() {
     let r = json(&t.ok(&["--json", "crosscheck", "--as-of", "2026-11-30", "--full"]));
     let names: Vec<String> = suspected(&r).into_iter().map(|g| g.0).collect();
     assert_eq!(names, vec!["周九"]);
+}
+
+#[test]
+fn reason_names_the_complete_sources_that_lack_the_child() {
+    let (t, p) = county();
+    // A village roster (学户册) is loaded too: 赵六 is on it (and on the hukou list); 钱学户 is on
+    // the roster only. The roster does not name 王小明, who is on the hukou list.
+    let roster_only = id_number("410423", "20170405", 33);
+    t.ok(&[
+        "household",
+        "add",
+        "--head",
+        "赵大",
+        "--village",
+        "410423100201",
+        "--child",
+        &format!("赵六,{}", p.d_zhao),
+        "--child",
+        &format!("钱学户,{roster_only}"),
+    ]);
+    let r = json(&t.ok(&["--json", "crosscheck", "--as-of", "2026-10-31", "--full"]));
+    let got = suspected(&r);
+    let reason = |id: &str| -> String {
+        got.iter()
+            .find(|g| g.1 == id)
+            .unwrap_or_else(|| panic!("{id} listed: {r:#}"))
+            .4
+            .clone()
+    };
+    let hukou = "户籍（鲁山县公安局 2026-10-31）";
+    assert_eq!(reason(&p.d_zhao), format!("学户册、{hukou}有，学籍无"));
+    assert_eq!(reason(&roster_only), format!("学户册有，{hukou}无，学籍无"));
+    assert_eq!(
+        reason(&p.a_wang),
+        format!("{hukou}、脱贫监测名单（鲁山县乡村振兴局 2026-10-31）有，学户册无，学籍无")
+    );
+    // Listed once, with both sources.
+    let zhao: Vec<&Entry> = got.iter().filter(|g| g.1 == p.d_zhao).collect();
+    assert_eq!(zhao.len(), 1);
+    assert_eq!(zhao[0].2, v(&["hukou", "roster"]));
 }

@@ -285,6 +285,16 @@ pub fn bench_crosscheck(a: BenchCrosscheckArgs, ctx: &Ctx) -> Result<i32> {
                         .collect::<Vec<_>>()
                         .join(" ")
                 );
+                if let Some(c) = r.median_cpu_seconds {
+                    println!(
+                        "CPU 时间：中位 {c:.3} 秒（各次：{}）",
+                        r.cpu_runs
+                            .iter()
+                            .map(|t| format!("{t:.3}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                }
                 println!(
                     "结果：未见在读学籍 {} 名，疑似 {} 名，待确认 {} 名；基准库 {}",
                     r.children_checked,

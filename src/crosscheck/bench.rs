@@ -25,9 +25,19 @@ pub struct BenchReport {
     pub runs: Vec<f64>,
     pub best_seconds: f64,
     pub median_seconds: f64,
+    /// CPU time of each run (this thread, user + system), when the system reports it.
+    pub cpu_runs: Vec<f64>,
+    pub median_cpu_seconds: Option<f64>,
     pub suspected: usize,
     pub to_confirm: usize,
     pub children_checked: usize,
+}
+
+/// CPU time this thread has used (Linux: `/proc/thread-self/schedstat`, in nanoseconds).
+pub fn thread_cpu_seconds() -> Option<f64> {
+    let t = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = t.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
 }
 
 fn id_for(region: &str, birth: NaiveDate, seq: u32) -> String {
@@ -64,12 +74,19 @@ pub fn run(
     let settings = Settings::load(reg.conn())?;
     let mut times = Vec::new();
     let mut last = None;
+    let mut cpu = Vec::new();
     for _ in 0..runs.max(1) {
+        let c = thread_cpu_seconds();
         let t = Instant::now();
         let r = super::run(reg.conn(), &settings, as_of)?;
         times.push(t.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (c, thread_cpu_seconds()) {
+            cpu.push(b - a);
+        }
         last = Some(r);
     }
+    let mut cpu_sorted = cpu.clone();
+    cpu_sorted.sort_by(|a, b| a.total_cmp(b));
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
     let r = last.ok_or_else(|| crate::error::Error::Other("没有运行".into()))?;
@@ -80,6 +97,8 @@ pub fn run(
         best_seconds: sorted[0],
         median_seconds: sorted[sorted.len() / 2],
         runs: times,
+        median_cpu_seconds: cpu_sorted.get(cpu_sorted.len() / 2).copied(),
+        cpu_runs: cpu,
         suspected: r.suspected.len(),
         to_confirm: r.to_confirm.len(),
         children_checked: r.children_checked,

@@ -16,20 +16,23 @@
 //! (household groups, 孤儿 / 事实无人抚养 flags, 残疾); `priority` is true when any group applies.
 
 pub mod bench;
+pub mod keys;
 pub mod sources;
 
 use crate::attendance;
 use crate::codes::{codes, name_of};
 use crate::error::Result;
-use crate::households::{clean_name, parse_date};
+use crate::households::clean_name;
 use crate::idnum::mask_id;
 use crate::settings::Settings;
 use crate::store;
 use chrono::{Datelike, Months, NaiveDate};
+use keys::{IdSet, KeySet};
 use rusqlite::Connection;
 use serde::Serialize;
-use sources::{Person, Source};
+use sources::{date_of, Person, Source};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 /// The school-age window of one cross-check day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,16 +83,34 @@ impl Window {
 }
 
 /// The linking keys of every person with a current (在读) enrolment anywhere in the register.
+///
+/// Built from two sequential scans (the 在读 enrolments' child ids, then every child's id and ID
+/// from a covering index) joined in memory over packed integers (see [`keys`]): the join through
+/// `children` by index search per enrolment was most of the cross-check's time.
 pub struct Studying {
-    keys: HashSet<String>,
+    keys: KeySet,
 }
 
 impl Studying {
     pub fn load(conn: &Connection) -> Result<Studying> {
-        let mut keys = HashSet::with_capacity(1 << 16);
-        store::crosscheck::for_each_studying_key(conn, |k| {
-            keys.insert(k);
-        })?;
+        let mut enrolled = IdSet::with_capacity(1 << 16);
+        store::crosscheck::for_each_studying_child(conn, |id| enrolled.insert(id))?;
+        let mut keys = KeySet::with_capacity(enrolled.len());
+        if !enrolled.is_empty() {
+            // The schools' own pupil records, in one scan; each one found leaves the set.
+            store::crosscheck::for_each_roll_child_key(conn, |id, key| {
+                if enrolled.remove(id) {
+                    keys.insert(key.unwrap_or(id));
+                }
+            })?;
+        }
+        // Enrolments of household children (a roster record enrolled directly), of deleted
+        // records or of records not yet received: usually none, looked up one by one.
+        for id in enrolled.into_texts() {
+            if let Some(k) = store::crosscheck::get_person_key(conn, &id)? {
+                keys.insert(&k);
+            }
+        }
         Ok(Studying { keys })
     }
 
@@ -205,7 +226,70 @@ struct RollChild {
     village: Option<String>,
 }
 
-type NameBirth = (String, NaiveDate);
+/// Studying pupils by birth date, then cleaned name (looked up without allocating when the
+/// name is already clean, as stored names are).
+#[derive(Default)]
+struct NameBirthIndex {
+    by_birth: HashMap<NaiveDate, HashMap<String, Vec<Candidate>>>,
+}
+
+impl NameBirthIndex {
+    fn add(&mut self, row: store::crosscheck::StudyingRow) {
+        let (child_id, has_id, school_code, village, name, birth) = row;
+        let Some(b) = birth.as_deref().and_then(date_of) else {
+            return;
+        };
+        let list = self
+            .by_birth
+            .entry(b)
+            .or_default()
+            .entry(clean_name(&name))
+            .or_default();
+        if !list.iter().any(|c| c.child_id == child_id) {
+            list.push(Candidate {
+                child_id,
+                school_code,
+                village,
+                has_id,
+            });
+        }
+    }
+
+    fn get(&self, name: &str, birth: NaiveDate) -> Option<&Vec<Candidate>> {
+        let names = self.by_birth.get(&birth)?;
+        if is_clean(name) {
+            names.get(name)
+        } else {
+            names.get(&clean_name(name))
+        }
+    }
+}
+
+/// Whether `clean_name` would return the name unchanged.
+fn is_clean(name: &str) -> bool {
+    !name.chars().any(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{3000}' | '\u{00A0}' | '\u{200B}' | '\u{FEFF}' | '•' | '・' | '．' | '‧'
+            )
+    })
+}
+
+/// `户籍（…）、脱贫监测名单（…）有，学户册无`: which sources have the child and which of the
+/// complete sources (rosters, hukou extracts) do not; the caller adds `，学籍无`.
+fn presence(has: &[&str], complete: &[Rc<str>]) -> String {
+    let mut out = has.join("、");
+    out.push('有');
+    for l in complete {
+        if !has.contains(&&**l) {
+            out.push('，');
+            out.push_str(l);
+            out.push('无');
+        }
+    }
+    out
+}
 
 /// Runs the cross-check with the default sources.
 pub fn run(conn: &Connection, settings: &Settings, as_of: NaiveDate) -> Result<CrossCheck> {
@@ -242,8 +326,11 @@ fn check(
     store::crosscheck::tune_for_scans(conn)?;
     let studying = Studying::load(conn)?;
     let mut people: Vec<Person> = Vec::new();
+    // The loaded sources that should name every child (their silence goes into the reason).
+    let mut complete: Vec<Rc<str>> = Vec::new();
     for s in sources {
         people.extend(s.people(conn, &w, &studying)?);
+        complete.extend(s.complete_labels(conn)?);
     }
 
     // What the rolls say beyond 在读: deferrals, graduations, transfers, dropouts.
@@ -269,7 +356,7 @@ fn check(
             f.roll_child = Some(RollChild {
                 child_id: r.child_id,
                 name: r.name,
-                birth: r.birth_date.as_deref().and_then(parse_date),
+                birth: r.birth_date.as_deref().and_then(date_of),
                 village: r.village_code,
             });
         }
@@ -277,23 +364,9 @@ fn check(
 
     // Probable matches by name + birth date: pupils studying whose records carry no ID, and (for
     // children without an ID) any pupil studying with the same name and birth date.
-    let mut by_name_birth: HashMap<NameBirth, Vec<Candidate>> = HashMap::new();
-    let mut add_candidate = |row: store::crosscheck::StudyingRow| {
-        let (child_id, has_id, school_code, village, name, birth) = row;
-        if let Some(b) = birth.as_deref().and_then(parse_date) {
-            let list = by_name_birth.entry((clean_name(&name), b)).or_default();
-            if !list.iter().any(|c| c.child_id == child_id) {
-                list.push(Candidate {
-                    child_id,
-                    school_code,
-                    village,
-                    has_id,
-                });
-            }
-        }
-    };
+    let mut by_name_birth = NameBirthIndex::default();
     for row in store::crosscheck::list_studying_without_id(conn)? {
-        add_candidate(row);
+        by_name_birth.add(row);
     }
     let asked: BTreeSet<(String, String)> = people
         .iter()
@@ -302,7 +375,7 @@ fn check(
         .collect();
     let asked: Vec<(String, String)> = asked.into_iter().collect();
     for row in store::crosscheck::list_studying_by_name_birth(conn, &asked)? {
-        add_candidate(row);
+        by_name_birth.add(row);
     }
     // Decisions that clear a child: approved deferrals in open cases, placements in force,
     // verification findings this school year.
@@ -410,20 +483,20 @@ fn check(
             continue;
         }
         let mut kinds: BTreeSet<&str> = ps.iter().map(|p| p.kind).collect();
-        let mut labels: Vec<&str> = Vec::new();
+        let mut labels: Vec<&str> = Vec::with_capacity(ps.len());
         for p in ps {
-            if !labels.contains(&p.label.as_str()) {
+            if !labels.contains(&&*p.label) {
                 labels.push(&p.label);
             }
         }
         let groups = merge_groups(ps.iter().flat_map(|p| p.priority_groups.iter()));
         let disabled = ps.iter().any(|p| p.disabled);
         let village = ps.iter().find_map(|p| p.village_code.clone());
-        let has = labels.join("、");
+        let has = presence(&labels, &complete);
         let (category, reason, school) = if let Some(why) = unnamed {
             (
                 "place_unnamed",
-                format!("{has}有，学籍无；{why}，请核实"),
+                format!("{has}，学籍无；{why}，请核实"),
                 None,
             )
         } else if let Some((school, date)) = f.and_then(|f| f.dropped.clone()) {
@@ -442,9 +515,8 @@ fn check(
             )
         } else {
             // Not on any roll by ID: a probable match by name + birth date goes to a person.
-            let nb = (clean_name(&first.name), first.birth_date);
             let cands: Vec<Candidate> = by_name_birth
-                .get(&nb)
+                .get(&first.name, first.birth_date)
                 .map(|v| {
                     v.iter()
                         .filter(|c| first.id_key.is_none() || !c.has_id)
@@ -464,7 +536,7 @@ fn check(
                     village: village.clone(),
                     birth_date: first.birth_date.to_string(),
                     reason: format!(
-                        "{has}有；学籍中按姓名+出生日期找到{}名可能是同一人的在读学生，请人工确认",
+                        "{has}；学籍中按姓名+出生日期找到{}名可能是同一人的在读学生，请人工确认",
                         cands.len()
                     ),
                     sources: kinds.iter().map(|s| s.to_string()).collect(),
@@ -476,11 +548,11 @@ fn check(
             if disabled {
                 (
                     "disabled_unplaced",
-                    format!("{has}有，学籍无；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）"),
+                    format!("{has}，学籍无；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）"),
                     None,
                 )
             } else {
-                ("not_enrolled", format!("{has}有，学籍无"), None)
+                ("not_enrolled", format!("{has}，学籍无"), None)
             }
         };
         suspected.push(entry(
@@ -588,14 +660,20 @@ fn check(
         });
     }
 
-    suspected.sort_by(|a, b| {
-        (&a.village, &a.name, &a.birth_date, &a.child_id).cmp(&(
+    // Sort an index of references, then move each entry once (the entries are large).
+    let mut order: Vec<usize> = (0..suspected.len()).collect();
+    order.sort_unstable_by(|&i, &j| {
+        let (a, b) = (&suspected[i], &suspected[j]);
+        (&a.village, &a.name, &a.birth_date, &a.child_id, i).cmp(&(
             &b.village,
             &b.name,
             &b.birth_date,
             &b.child_id,
+            j,
         ))
     });
+    let mut slots: Vec<Option<Suspected>> = suspected.into_iter().map(Some).collect();
+    let suspected: Vec<Suspected> = order.iter().filter_map(|&i| slots[i].take()).collect();
     to_confirm.sort_by(|a, b| {
         (&a.village, &a.name, &a.child_id).cmp(&(&b.village, &b.name, &b.child_id))
     });
@@ -650,6 +728,9 @@ fn paren_date(d: &str) -> String {
 /// Group codes in code-list order, once each.
 fn merge_groups<'a>(it: impl Iterator<Item = &'a String>) -> Vec<String> {
     let set: HashSet<&str> = it.map(String::as_str).collect();
+    if set.is_empty() {
+        return Vec::new();
+    }
     let list = &codes().priority_groups;
     let mut out: Vec<String> = list
         .iter()

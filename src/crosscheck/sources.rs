@@ -16,14 +16,16 @@ use crate::store::crosscheck::RosterRow;
 use crate::store::record::codes_from_text;
 use chrono::NaiveDate;
 use rusqlite::Connection;
+use std::rc::Rc;
 
 /// One record of a child in one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     /// The source's KIND (`roster`; department lists `hukou`, `disabled`, `poverty`, `welfare`).
     pub kind: &'static str,
-    /// The source as a person reads it, e.g. `学户册` or `户籍（鲁山县公安局 2026-10-31）`.
-    pub label: String,
+    /// The source as a person reads it, e.g. `学户册` or `户籍（鲁山县公安局 2026-10-31）` (shared
+    /// by every record of the source).
+    pub label: Rc<str>,
     /// The register's child record, when the source is the register itself.
     pub child_id: Option<String>,
     /// The normalised ID number that links records of one person (see `idnum::link_key`).
@@ -56,6 +58,13 @@ pub trait Source {
     fn lookup(&self, _conn: &Connection, _id_key: &str) -> Result<Vec<Person>> {
         Ok(Vec::new())
     }
+    /// The labels of this source's loaded parts that should name EVERY child of the area (the
+    /// rosters, a 公安 hukou extract), so that a child missing from one is worth saying in the
+    /// reason (`学户册有，户籍（…）无，学籍无`). Selective lists (残联, 脱贫, 民政) name only some
+    /// children: their silence says nothing, and they return none.
+    fn complete_labels(&self, _conn: &Connection) -> Result<Vec<Rc<str>>> {
+        Ok(Vec::new())
+    }
 }
 
 /// The sources the cross-check uses by default. Department lists are added here.
@@ -68,9 +77,28 @@ pub fn default_sources() -> Vec<Box<dyn Source>> {
 /// The village household rosters (学户册): register children that belong to a household.
 pub struct Roster;
 
+/// The label of the household rosters in reasons.
+pub const ROSTER_LABEL: &str = "学户册";
+
+/// A stored `YYYY-MM-DD` date read without allocating; anything else through `parse_date`.
+pub fn date_of(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |n, c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        };
+        if let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) {
+            return NaiveDate::from_ymd_opt(y as i32, m, d);
+        }
+    }
+    parse_date(s)
+}
+
 impl Roster {
-    fn person(r: RosterRow) -> Option<Person> {
-        let birth_date = parse_date(&r.birth_date)?;
+    fn person(r: RosterRow, label: &Rc<str>) -> Option<Person> {
+        let birth_date = date_of(&r.birth_date)?;
         let mut groups = match r.household_groups.as_deref() {
             Some(t) if t != "[]" => codes_from_text(t),
             _ => Vec::new(),
@@ -88,7 +116,7 @@ impl Roster {
         }
         Some(Person {
             kind: "roster",
-            label: "学户册".into(),
+            label: label.clone(),
             child_id: Some(r.child_id),
             id_key: r.id_key,
             name: r.name,
@@ -108,26 +136,37 @@ impl Source for Roster {
     }
 
     fn people(&self, conn: &Connection, w: &Window, studying: &Studying) -> Result<Vec<Person>> {
-        let keys = store::crosscheck::list_roster_keys(
+        let mut wanted: Vec<i64> = Vec::new();
+        store::crosscheck::for_each_roster_key(
             conn,
             &w.born_on_or_before.to_string(),
             &w.born_after.to_string(),
+            |rowid, key| {
+                if !studying.contains(key) {
+                    wanted.push(rowid);
+                }
+            },
         )?;
-        let wanted: Vec<i64> = keys
-            .into_iter()
-            .filter(|(_, key)| !studying.contains(key))
-            .map(|(rowid, _)| rowid)
-            .collect();
+        let label: Rc<str> = ROSTER_LABEL.into();
         Ok(store::crosscheck::list_roster_by_rowids(conn, &wanted)?
             .into_iter()
-            .filter_map(Roster::person)
+            .filter_map(|r| Roster::person(r, &label))
             .collect())
     }
 
     fn lookup(&self, conn: &Connection, id_key: &str) -> Result<Vec<Person>> {
+        let label: Rc<str> = ROSTER_LABEL.into();
         Ok(store::crosscheck::list_roster_by_key(conn, id_key)?
             .into_iter()
-            .filter_map(Roster::person)
+            .filter_map(|r| Roster::person(r, &label))
             .collect())
+    }
+
+    fn complete_labels(&self, conn: &Connection) -> Result<Vec<Rc<str>>> {
+        Ok(if store::crosscheck::has_roster(conn)? {
+            vec![ROSTER_LABEL.into()]
+        } else {
+            Vec::new()
+        })
     }
 }

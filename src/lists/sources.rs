@@ -7,13 +7,14 @@
 //! covering index; only those not studying are fetched in full.
 
 use super::{source_label, Kind};
+use crate::crosscheck::sources::date_of;
 use crate::crosscheck::sources::{Person, Source};
 use crate::crosscheck::{Studying, Window};
 use crate::error::Result;
-use crate::households::parse_date;
-use crate::store::list_rows::{self, ListRow};
+use crate::store::list_rows::{self, PersonRow};
 use crate::store::list_versions;
 use rusqlite::Connection;
+use std::rc::Rc;
 
 /// One KIND of department list, all its sources (current versions).
 pub struct ListSource(pub Kind);
@@ -26,12 +27,12 @@ pub fn cross_check_sources() -> Vec<Box<dyn Source>> {
         .collect()
 }
 
-fn person(kind: Kind, label: &str, r: ListRow) -> Option<Person> {
+fn person(kind: Kind, label: &Rc<str>, r: PersonRow) -> Option<Person> {
     Some(Person {
         kind: kind.as_str(),
-        label: label.to_string(),
+        label: label.clone(),
         child_id: None,
-        birth_date: parse_date(&r.birth_date)?,
+        birth_date: date_of(&r.birth_date)?,
         id_key: r.id_key,
         name: r.name,
         village_code: r.village_code,
@@ -51,14 +52,15 @@ impl Source for ListSource {
         let (upto, after) = (w.born_on_or_before.to_string(), w.born_after.to_string());
         let mut out = Vec::new();
         for v in list_versions::list_current(conn, Some(self.0.as_str()))? {
-            let wanted: Vec<i64> = list_rows::list_window_keys(conn, v.id, &upto, &after)?
-                .into_iter()
-                .filter(|(_, k)| k.as_deref().is_none_or(|k| !studying.contains(k)))
-                .map(|(rowid, _)| rowid)
-                .collect();
-            let label = source_label(&v.kind, &v.source, &v.as_of);
+            let mut wanted: Vec<i64> = Vec::new();
+            list_rows::for_each_window_key(conn, v.id, &upto, &after, |rowid, key| {
+                if key.is_none_or(|k| !studying.contains(k)) {
+                    wanted.push(rowid);
+                }
+            })?;
+            let label: Rc<str> = source_label(&v.kind, &v.source, &v.as_of).into();
             out.extend(
-                list_rows::list_by_rowids(conn, &wanted)?
+                list_rows::list_people_by_rowids(conn, &wanted)?
                     .into_iter()
                     .filter_map(|r| person(self.0, &label, r)),
             );
@@ -66,13 +68,33 @@ impl Source for ListSource {
         Ok(out)
     }
 
+    fn complete_labels(&self, conn: &Connection) -> Result<Vec<Rc<str>>> {
+        if self.0 != Kind::Hukou {
+            return Ok(Vec::new());
+        }
+        Ok(list_versions::list_current(conn, Some(self.0.as_str()))?
+            .into_iter()
+            .map(|v| source_label(&v.kind, &v.source, &v.as_of).into())
+            .collect())
+    }
+
     fn lookup(&self, conn: &Connection, id_key: &str) -> Result<Vec<Person>> {
         Ok(list_rows::list_current_by_key(conn, id_key)?
             .into_iter()
             .filter(|r| r.kind == self.0.as_str())
             .filter_map(|r| {
-                let label = source_label(&r.kind, &r.source, &r.as_of);
-                person(self.0, &label, r.row)
+                let label: Rc<str> = source_label(&r.kind, &r.source, &r.as_of).into();
+                person(
+                    self.0,
+                    &label,
+                    PersonRow {
+                        id_key: r.row.id_key,
+                        name: r.row.name,
+                        birth_date: r.row.birth_date,
+                        village_code: r.row.village_code,
+                        groups: r.row.groups,
+                    },
+                )
             })
             .collect())
     }

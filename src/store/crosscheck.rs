@@ -3,6 +3,7 @@
 //! other statuses, and the name + birth-date lookups of probable matches.
 
 use crate::error::Result;
+use rusqlite::types::Type;
 use rusqlite::{params, Connection};
 
 /// The key a person is linked by: the ID (`id_key`), or the child record's own id without one.
@@ -14,32 +15,132 @@ pub fn tune_for_scans(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Calls `f` with the person key of every current (在读) enrolment.
-pub fn for_each_studying_key(conn: &Connection, mut f: impl FnMut(String)) -> Result<()> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {PERSON_KEY} FROM enrolments e JOIN children c ON c.id = e.child_id
-         WHERE e.deleted = 0 AND c.deleted = 0 AND e.status = 'studying'"
-    ))?;
+/// A text column borrowed from the row (no copy), NULL as `None`.
+fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(i)?
+        .as_str_or_null()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+/// Calls `f` with the child id of every current (在读) enrolment (one scan of `enrolments`).
+pub fn for_each_studying_child(conn: &Connection, mut f: impl FnMut(&str)) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT child_id FROM enrolments INDEXED BY enrolments_studying
+         WHERE status = 'studying' AND deleted = 0",
+    )?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        f(r.get(0)?);
+        if let Some(id) = text_ref(r, 0)? {
+            f(id);
+        }
     }
     Ok(())
 }
 
-/// `(rowid, person key)` of every roster child born in `(born_after, born_by]` (read from the
-/// covering index `children_roster`, without touching the wide rows).
+/// Calls `f(id, id_key)` for every live child outside any household (the schools' own pupil
+/// records), read from the partial covering index `children_roll` in one sequential scan.
+pub fn for_each_roll_child_key(
+    conn: &Connection,
+    mut f: impl FnMut(&str, Option<&str>),
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, id_key FROM children INDEXED BY children_roll
+         WHERE household_id IS NULL AND deleted = 0",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(id) = text_ref(r, 0)? {
+            f(id, text_ref(r, 1)?);
+        }
+    }
+    Ok(())
+}
+
+/// The person key (`id_key`, else the id) of one live child, if there is one.
+pub fn get_person_key(conn: &Connection, child_id: &str) -> Result<Option<String>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {PERSON_KEY} FROM children c WHERE c.id = ?1 AND c.deleted = 0"
+    ))?;
+    let mut rows = st.query([child_id])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(r.get(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Calls `f(rowid, person key)` for every roster child born in `(born_after, born_by]` (a range
+/// of the covering index `children_roster_birth`; the keys are borrowed, not copied).
+pub fn for_each_roster_key(
+    conn: &Connection,
+    born_by: &str,
+    born_after: &str,
+    mut f: impl FnMut(i64, &str),
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT c.rowid, c.id_key, c.id FROM children c INDEXED BY children_roster_birth
+         WHERE c.household_id IS NOT NULL AND c.birth_date <= ?1 AND c.birth_date > ?2 AND c.deleted = 0",
+    )?;
+    let mut rows = st.query(params![born_by, born_after])?;
+    while let Some(r) = rows.next()? {
+        let key = match text_ref(r, 1)? {
+            Some(k) => Some(k),
+            None => text_ref(r, 2)?,
+        };
+        if let Some(k) = key {
+            f(r.get(0)?, k);
+        }
+    }
+    Ok(())
+}
+
+/// `(rowid, person key)` of every roster child born in `(born_after, born_by]`.
 pub fn list_roster_keys(
     conn: &Connection,
     born_by: &str,
     born_after: &str,
 ) -> Result<Vec<(i64, String)>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT c.rowid, {PERSON_KEY} FROM children c
-         WHERE c.household_id IS NOT NULL AND c.birth_date <= ?1 AND c.birth_date > ?2 AND c.deleted = 0"
-    ))?;
-    let rows = st.query_map(params![born_by, born_after], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let mut out = Vec::new();
+    for_each_roster_key(conn, born_by, born_after, |rowid, k| {
+        out.push((rowid, k.to_string()))
+    })?;
+    Ok(out)
+}
+
+/// How many rowids one look-up query binds (the last chunk is padded with -1, never a rowid).
+pub const ROWID_CHUNK: usize = 256;
+
+/// Runs `sql` (which must contain `IN ({rowids})`) once per chunk of `rowids` (sorted first, so
+/// the look-ups walk the table in order), with one cached statement, calling `f` per row.
+pub fn for_rowids(
+    conn: &Connection,
+    sql: &str,
+    rowids: &[i64],
+    mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut sorted = rowids.to_vec();
+    sorted.sort_unstable();
+    let marks = vec!["?"; ROWID_CHUNK].join(",");
+    let sql = sql.replace("{rowids}", &marks);
+    let mut st = conn.prepare_cached(&sql)?;
+    let mut buf = [-1i64; ROWID_CHUNK];
+    for chunk in sorted.chunks(ROWID_CHUNK) {
+        buf.fill(-1);
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let mut rows = st.query(rusqlite::params_from_iter(buf.iter()))?;
+        while let Some(r) = rows.next()? {
+            f(r)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether any live child belongs to a household (the rosters are loaded).
+pub fn has_roster(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM children WHERE household_id IS NOT NULL AND deleted = 0)",
+        [],
+        |r| r.get::<_, bool>(0),
+    )?)
 }
 
 /// How many live children belong to a household (the rosters).
@@ -69,7 +170,7 @@ pub struct RosterRow {
 const ROSTER_SELECT: &str = "SELECT c.id, c.id_key, c.name, c.birth_date,
         COALESCE(c.village_code, h.village_code), c.flags, c.disability_type, c.life_status,
         c.life_status_detail, h.priority_groups
-     FROM children c LEFT JOIN households h ON h.id = c.household_id";
+     FROM children c LEFT JOIN households h INDEXED BY households_cover ON h.id = c.household_id";
 
 fn roster_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RosterRow> {
     Ok(RosterRow {
@@ -86,21 +187,18 @@ fn roster_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RosterRow> {
     })
 }
 
-/// The roster children stored at these rowids (fetched in chunks, one query per chunk).
+/// The roster children stored at these rowids (in rowid order).
 pub fn list_roster_by_rowids(conn: &Connection, rowids: &[i64]) -> Result<Vec<RosterRow>> {
     let mut out = Vec::with_capacity(rowids.len());
-    for chunk in rowids.chunks(500) {
-        // The rowids are integers read from the register itself: safe to write into the SQL.
-        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-        let mut st = conn.prepare(&format!(
-            "{ROSTER_SELECT} WHERE c.rowid IN ({})",
-            list.join(",")
-        ))?;
-        let rows = st.query_map([], roster_row)?;
-        for r in rows {
-            out.push(r?);
-        }
-    }
+    for_rowids(
+        conn,
+        &format!("{ROSTER_SELECT} WHERE c.rowid IN ({{rowids}})"),
+        rowids,
+        |r| {
+            out.push(roster_row(r)?);
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -127,13 +225,16 @@ pub struct RollRow {
     pub village_code: Option<String>,
 }
 
-/// Every live enrolment whose status is not 在读.
+/// Every live enrolment whose status says something to the cross-check (转出, 休学, 延缓入学,
+/// 毕业, 死亡, 辍学), read by ranges of the index `enrolments_studying`.
 pub fn list_rolls_not_studying(conn: &Connection) -> Result<Vec<RollRow>> {
     let mut st = conn.prepare(&format!(
         "SELECT e.child_id, {PERSON_KEY}, e.status, e.grade, e.school_code, e.status_date,
                 c.name, c.birth_date, c.village_code
-         FROM enrolments e JOIN children c ON c.id = e.child_id
-         WHERE e.deleted = 0 AND c.deleted = 0 AND e.status != 'studying'"
+         FROM enrolments e INDEXED BY enrolments_studying JOIN children c ON c.id = e.child_id
+         WHERE e.status IN ('transferred_out', 'suspended', 'deferred', 'graduated', 'deceased',
+                            'dropped_out')
+           AND e.deleted = 0 AND c.deleted = 0"
     ))?;
     let rows = st.query_map([], |r| {
         Ok(RollRow {

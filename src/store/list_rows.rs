@@ -184,6 +184,67 @@ pub fn list_window_keys(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Calls `f(rowid, id_key)` for one version's rows whose child was born in
+/// `(born_after, born_on_or_before]` (the covering index `list_rows_window`; keys borrowed, not
+/// copied).
+pub fn for_each_window_key(
+    conn: &Connection,
+    version_id: i64,
+    born_on_or_before: &str,
+    born_after: &str,
+    mut f: impl FnMut(i64, Option<&str>),
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT rowid, id_key FROM list_rows INDEXED BY list_rows_window
+         WHERE version_id = ?1 AND birth_date <= ?2 AND birth_date > ?3",
+    )?;
+    let mut rows = st.query(params![version_id, born_on_or_before, born_after])?;
+    while let Some(r) = rows.next()? {
+        let key = r.get_ref(1)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        f(r.get(0)?, key);
+    }
+    Ok(())
+}
+
+/// What the cross-check needs of a list row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub id_key: Option<String>,
+    pub name: String,
+    pub birth_date: String,
+    pub village_code: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// The cross-check's columns of the rows with these rowids (in rowid order; chunked look-ups).
+pub fn list_people_by_rowids(conn: &Connection, rowids: &[i64]) -> Result<Vec<PersonRow>> {
+    let mut out = Vec::with_capacity(rowids.len());
+    super::crosscheck::for_rowids(
+        conn,
+        "SELECT id_key, name, birth_date, village_code, groups FROM list_rows
+         WHERE rowid IN ({rowids})",
+        rowids,
+        |r| {
+            let groups = r.get_ref(4)?.as_str().unwrap_or("[]");
+            out.push(PersonRow {
+                id_key: r.get(0)?,
+                name: r.get(1)?,
+                birth_date: r.get(2)?,
+                village_code: r.get(3)?,
+                groups: if groups == "[]" {
+                    Vec::new()
+                } else {
+                    codes_from_text(groups)
+                },
+            });
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
 /// The rows with these rowids (in the order given).
 pub fn list_by_rowids(conn: &Connection, rowids: &[i64]) -> Result<Vec<ListRow>> {
     let mut st =
