@@ -926,3 +926,96 @@ fn enrolment_and_return_notices_are_printable_pages_with_masked_ids() {
         .unwrap()
         .contains("入学通知书"));
 }
+
+#[test]
+fn confirming_a_probable_match_links_it_and_only_then_it_is_no_longer_listed() {
+    let c = county();
+    let settings = Settings::load(c.reg.conn()).unwrap();
+    let r = baoxue::crosscheck::run(c.reg.conn(), &settings, day("2026-09-15")).unwrap();
+    let m = r.to_confirm.iter().find(|m| m.name == "周无证").unwrap();
+    let child = m.child_id.clone().unwrap();
+    let pupil = m.candidates[0].child_id.clone();
+    let before = r.suspected.len();
+
+    // A record that is not studying cannot be confirmed as the pupil: refused in Chinese, and
+    // the child stays listed as a probable match.
+    let out = c.tmp.run(&[
+        "crosscheck",
+        "confirm",
+        &child,
+        "--pupil",
+        &c.child("无证失学"),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("没有在读学籍"));
+    let r = baoxue::crosscheck::run(c.reg.conn(), &settings, day("2026-09-15")).unwrap();
+    assert!(r.to_confirm.iter().any(|m| m.name == "周无证"));
+
+    // Confirming the candidate: neither record has an ID, so the pupil's enrolment moves onto
+    // the roster child; the child is listed neither as suspected nor as a probable match.
+    let v: Value = serde_json::from_str(&c.tmp.ok(&[
+        "--json",
+        "crosscheck",
+        "confirm",
+        &child,
+        "--pupil",
+        &pupil,
+    ]))
+    .unwrap();
+    assert_eq!(v["action"], "enrolments_moved");
+    assert_eq!(v["enrolments_moved"], 1);
+    let r = baoxue::crosscheck::run(c.reg.conn(), &settings, day("2026-09-15")).unwrap();
+    assert!(r.to_confirm.is_empty(), "{:?}", r.to_confirm);
+    assert!(!r.suspected.iter().any(|s| s.name == "周无证"));
+    assert_eq!(r.suspected.len(), before, "nobody else changes");
+    let e = store::enrolments::list_by_child(c.reg.conn(), &child).unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].status, "studying");
+    // Confirming again is refused: the pupil record has no enrolment left.
+    let out = c
+        .tmp
+        .run(&["crosscheck", "confirm", &child, "--pupil", &pupil]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn confirming_copies_the_id_when_one_record_has_it() {
+    let mut c = county();
+    // A pupil WITH an ID named like a roster child without one.
+    let id = id_number("410423", "20150308", 77);
+    let child = c.child("无证");
+    let other = c.child("无证失学");
+    let pupil = {
+        let mut w = c.reg.writer(&c.actor).unwrap();
+        let mut p = store::children::get(w.conn(), &child).unwrap().unwrap();
+        p.meta = w.new_meta();
+        p.household_id = None;
+        p.id_number = Some(id.clone());
+        p.id_key = Some(id.clone());
+        store::children::put(w.conn(), &p).unwrap();
+        enrol(&mut w, &p.meta.id, S1, "studying", 5);
+        w.commit().unwrap();
+        p.meta.id
+    };
+    let r =
+        baoxue::crosscheck::confirm::confirm_match(&mut c.reg, &child, &pupil, &c.actor).unwrap();
+    assert_eq!(r.action, "id_to_child");
+    let k = store::children::get(c.reg.conn(), &child).unwrap().unwrap();
+    assert_eq!(k.id_key.as_deref(), Some(id.as_str()));
+    let settings = Settings::load(c.reg.conn()).unwrap();
+    let x = baoxue::crosscheck::run(c.reg.conn(), &settings, day("2026-09-15")).unwrap();
+    assert!(!x.suspected.iter().any(|s| s.name == "周无证"));
+    assert!(!x.to_confirm.iter().any(|s| s.name == "周无证"));
+    // Two records with different IDs are two people: refused.
+    let mut w = c.reg.writer(&c.actor).unwrap();
+    let mut o = store::children::get(w.conn(), &other).unwrap().unwrap();
+    let oid = id_number("410423", "20160404", 78);
+    o.id_number = Some(oid.clone());
+    o.id_key = Some(oid);
+    o.meta = w.next_meta(&o.meta.clone());
+    store::children::put(w.conn(), &o).unwrap();
+    w.commit().unwrap();
+    let e = baoxue::crosscheck::confirm::confirm_match(&mut c.reg, &other, &pupil, &c.actor)
+        .unwrap_err();
+    assert!(e.to_string().contains("身份证号不同"), "{e}");
+}

@@ -26,10 +26,39 @@ pub struct CrosscheckArgs {
     /// 显示完整身份证号（记入审计日志）
     #[arg(long)]
     full: bool,
+    #[command(subcommand)]
+    cmd: Option<CrosscheckCmd>,
+}
+
+#[derive(Subcommand)]
+pub enum CrosscheckCmd {
+    /// 确认“可能匹配”：该儿童就是这名在读学生（关联两条记录，此后不再列出）
+    Confirm {
+        /// 待确认名单中的儿童编号（child_id）
+        child_id: String,
+        /// 可能是同一人的在读学生记录编号（candidates 中的 child_id）
+        #[arg(long)]
+        pupil: String,
+    },
 }
 
 pub fn crosscheck(a: CrosscheckArgs, ctx: &Ctx) -> Result<i32> {
     let mut reg = ctx.open()?;
+    if let Some(CrosscheckCmd::Confirm { child_id, pupil }) = a.cmd {
+        let r =
+            baoxue::crosscheck::confirm::confirm_match(&mut reg, &child_id, &pupil, &ctx.actor())?;
+        if ctx.json {
+            ctx.print_json(&r)?;
+        } else {
+            let what = match r.action.as_str() {
+                "id_to_child" => "已把学籍记录的身份证号写入该儿童记录".to_string(),
+                "id_to_pupil" => "已把该儿童的身份证号写入学籍记录".to_string(),
+                _ => format!("已把 {} 条在读学籍移到该儿童记录", r.enrolments_moved),
+            };
+            println!("已确认为同一人：{what}。再次比对时不再列出。");
+        }
+        return Ok(0);
+    }
     let day = as_of(ctx, &a.as_of)?;
     let settings = Settings::load(reg.conn())?;
     let mut r = baoxue::crosscheck::run(reg.conn(), &settings, day)?;

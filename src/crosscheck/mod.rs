@@ -16,6 +16,7 @@
 //! (household groups, 孤儿 / 事实无人抚养 flags, 残疾); `priority` is true when any group applies.
 
 pub mod bench;
+pub mod confirm;
 pub mod keys;
 pub mod sources;
 

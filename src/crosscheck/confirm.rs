@@ -1,0 +1,109 @@
+//! Confirming a probable match of the cross-check (`to_confirm`): a person has checked that a
+//! child without a shared ID (a roster child) and an enrolled pupil found by name + birth date
+//! (+ village) are the same child, and links the two records so that the cross-check no longer
+//! lists the child. One transaction, audited:
+//!
+//! - one record carries an ID and the other none: the ID is written onto the other record (both
+//!   then link by ID, also in every later import and bundle);
+//! - neither carries an ID: the pupil's enrolments move onto the child's record;
+//! - both carry different IDs: refused (they are two people).
+//!
+//! Not confirming keeps the child listed as a probable match.
+
+use crate::error::{Error, Result};
+use crate::register::{Actor, Register};
+use crate::store;
+use serde::Serialize;
+
+/// What confirming did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Confirmed {
+    pub child_id: String,
+    pub pupil_id: String,
+    /// `id_to_child`, `id_to_pupil` or `enrolments_moved`.
+    pub action: String,
+    pub enrolments_moved: usize,
+}
+
+fn not_found(what: &str, key: &str) -> Error {
+    Error::Other(format!(
+        "未找到{what}（{key}），请先运行 baoxue crosscheck 查看待确认名单中的编号"
+    ))
+}
+
+/// Links `child_id` (the child listed) with `pupil_id` (the candidate pupil's record).
+pub fn confirm_match(
+    reg: &mut Register,
+    child_id: &str,
+    pupil_id: &str,
+    actor: &Actor,
+) -> Result<Confirmed> {
+    if child_id == pupil_id {
+        return Err(Error::Other("儿童和学生是同一条记录，无需确认".into()));
+    }
+    let mut w = reg.writer(actor)?;
+    let child = store::children::get(w.conn(), child_id)?
+        .filter(|c| !c.meta.deleted)
+        .ok_or_else(|| not_found("儿童", child_id))?;
+    let pupil = store::children::get(w.conn(), pupil_id)?
+        .filter(|c| !c.meta.deleted)
+        .ok_or_else(|| not_found("在读学生", pupil_id))?;
+    let studying: Vec<_> = store::enrolments::list_by_child(w.conn(), pupil_id)?
+        .into_iter()
+        .filter(|e| !e.meta.deleted && e.status == "studying")
+        .collect();
+    if studying.is_empty() {
+        return Err(Error::Other(format!(
+            "记录 {pupil_id} 没有在读学籍，不能作为该儿童的在读记录确认"
+        )));
+    }
+    let mut out = Confirmed {
+        child_id: child_id.to_string(),
+        pupil_id: pupil_id.to_string(),
+        action: String::new(),
+        enrolments_moved: 0,
+    };
+    match (&child.id_key, &pupil.id_key) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::Other(
+                "两条记录的身份证号不同，是两个人，不能确认为同一人；请核实后修改错误的身份证号"
+                    .into(),
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::Other("两条记录已按身份证号关联，无需确认".into()))
+        }
+        (None, Some(_)) | (Some(_), None) => {
+            let (from, mut to, action) = if child.id_key.is_none() {
+                (pupil, child, "id_to_child")
+            } else {
+                (child, pupil, "id_to_pupil")
+            };
+            let old = to.clone();
+            to.id_number = from.id_number.clone().or_else(|| from.id_key.clone());
+            to.id_key = from.id_key.clone();
+            to.meta = w.next_meta(&old.meta);
+            store::children::put(w.conn(), &to)?;
+            w.audit(
+                "children",
+                &to.meta.id,
+                "confirm_match",
+                &["id_number", "id_key"],
+            )?;
+            out.action = action.into();
+        }
+        (None, None) => {
+            for mut e in studying {
+                let old = e.meta.clone();
+                e.meta = w.next_meta(&old);
+                e.child_id = child_id.to_string();
+                store::enrolments::put(w.conn(), &e)?;
+                w.audit("enrolments", &e.meta.id, "confirm_match", &["child_id"])?;
+                out.enrolments_moved += 1;
+            }
+            out.action = "enrolments_moved".into();
+        }
+    }
+    w.commit()?;
+    Ok(out)
+}
