@@ -196,7 +196,7 @@ fn try_import(
             return Ok(report);
         }
     }
-    let counts = t!(apply(reg, &verified, actor));
+    let counts = t!(apply(reg, &verified, &keys, actor));
     report.status = "applied".into();
     report.applied = counts.0;
     report.unchanged = counts.1;
@@ -298,58 +298,98 @@ fn record_fork(reg: &mut Register, b: &VerifiedBundle, why: &str, actor: &Actor)
 }
 
 /// Tables receiving at least this many records while empty are loaded without their secondary
-/// indexes, which are rebuilt once at the end.
-const BULK_ROWS: usize = 20_000;
+/// indexes, which are rebuilt once the table's records have all arrived.
+const BULK_ROWS: u64 = 20_000;
+
+/// Records per chunk handed from the decoding thread to the writing one.
+const CHUNK: usize = 2048;
+
+/// Chunks the decoding thread may run ahead of the writer.
+const AHEAD: usize = 64;
 
 /// Foreign-key checks are off during a merge: a record may reference a parent that arrives in
 /// a later bundle (order independence). They are back on afterwards, whatever happened.
-fn apply(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<(u64, u64, u64)> {
+/// A bulk load into empty tables (a full bundle for a new county laptop) runs with a rollback
+/// journal instead of the WAL, so the pages are written once rather than twice; the register
+/// goes back to WAL afterwards (and every open sets WAL again).
+fn apply(
+    reg: &mut Register,
+    b: &VerifiedBundle,
+    keys: &keys::SiteKeys,
+    actor: &Actor,
+) -> Result<(u64, u64, u64)> {
+    let mut bulk = vec![false; b.tables.len()];
+    for (i, info) in b.tables.iter().enumerate() {
+        let n = b.manifest.counts.get(info.name).copied().unwrap_or(0);
+        bulk[i] = n >= BULK_ROWS && rows::is_empty(reg.conn(), info.name)?;
+    }
+    let journal = if bulk.iter().any(|x| *x) {
+        rows::journal_for_bulk(reg.conn())
+    } else {
+        None
+    };
     reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
     rows::set_cache_mb(reg.conn(), 512)?;
-    let result = apply_inner(reg, b, actor);
-    reg.conn().pragma_update(None, "foreign_keys", "ON")?;
-    result
+    let result = apply_inner(reg, b, keys, &bulk, actor);
+    let fk = reg.conn().pragma_update(None, "foreign_keys", "ON");
+    if let Some(mode) = journal {
+        rows::restore_journal(reg.conn(), &mode);
+    }
+    let counts = result?;
+    fk?;
+    Ok(counts)
 }
 
-fn apply_inner(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<(u64, u64, u64)> {
+fn apply_inner(
+    reg: &mut Register,
+    b: &VerifiedBundle,
+    keys: &keys::SiteKeys,
+    bulk: &[bool],
+    actor: &Actor,
+) -> Result<(u64, u64, u64)> {
     let mut w = reg.writer(actor)?;
     let me = w.site().id.clone();
-    let mut counts = (0u64, 0u64, 0u64);
-    let mut max_stamp: Option<&str> = None;
-    // Bulk load into an empty table (a full bundle for a new county laptop): drop the secondary
-    // indexes and build them once at the end, inside the same transaction.
-    let mut per_table = vec![0usize; b.tables.len()];
-    for r in &b.records {
-        per_table[r.table] += 1;
-    }
-    let mut rebuild = Vec::new();
+    let mut m = Merger::new(w.conn(), &me, &b.tables);
     for (i, info) in b.tables.iter().enumerate() {
-        if per_table[i] >= BULK_ROWS && rows::is_empty(w.conn(), info.name)? {
+        if bulk[i] {
+            m.gathering[i] = true;
             for (name, sql) in rows::secondary_indexes(w.conn(), info.name)? {
-                rows::drop_index(w.conn(), &name)?;
-                rebuild.push(sql);
+                if !rows::index_leads_with_id(w.conn(), &name)? {
+                    rows::drop_index(w.conn(), &name)?;
+                    m.pending[i].push(sql);
+                }
             }
         }
     }
-    for r in &b.records {
-        let info = &b.tables[r.table];
-        let v = r.text(info.meta.version);
-        if max_stamp.is_none_or(|m| v > m) {
-            max_stamp = Some(v);
+    if b.needs_scope_check() {
+        // The scope of a record may depend on others anywhere in the bundle: check all first.
+        for r in b.decode_all(w.conn(), keys)? {
+            m.add(r)?;
         }
-        match merge_record(w.conn(), &me, info, r)? {
-            Outcome::Applied => counts.0 += 1,
-            Outcome::Unchanged => counts.1 += 1,
-            Outcome::Conflict => {
-                counts.0 += 1;
-                counts.2 += 1;
-            }
-        }
+    } else {
+        // Decrypt, decompress and parse on a second thread while this one writes. The transaction
+        // commits only if the decoder checked every record.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(AHEAD);
+        let decoded = std::thread::scope(|s| -> Result<u64> {
+            let decoder = s.spawn(move || b.stream(keys.identity(), CHUNK, |c| tx.send(c).is_ok()));
+            let written = (|| -> Result<()> {
+                for chunk in rx.iter() {
+                    for r in chunk {
+                        m.add(r)?;
+                    }
+                }
+                Ok(())
+            })();
+            let decoded = decoder
+                .join()
+                .unwrap_or_else(|_| Err(err(codes::BAD_RECORD, "数据包解析中断")));
+            written?;
+            decoded
+        })?;
+        let _ = decoded;
     }
-    for sql in &rebuild {
-        rows::create_index(w.conn(), sql)?;
-    }
-    if let Some(s) = max_stamp.and_then(|s| s.parse::<Stamp>().ok()) {
+    let (counts, max_stamp) = m.finish()?;
+    if let Ok(s) = max_stamp.parse::<Stamp>() {
         w.observe(&s);
     }
     let m = &b.manifest;
@@ -363,6 +403,118 @@ fn apply_inner(reg: &mut Register, b: &VerifiedBundle, actor: &Actor) -> Result<
     w.audit("bundles", &m.bundle_id, "import", &["from_site", "records"])?;
     w.commit()?;
     Ok(counts)
+}
+
+/// Merges records one by one inside the writer's transaction. The records of a table being bulk
+/// loaded (empty here, secondary indexes dropped) are gathered and written in id order, so the
+/// id index grows by appending; its indexes are rebuilt as soon as its records end.
+struct Merger<'c> {
+    conn: &'c Connection,
+    me: &'c str,
+    tables: &'c [TableInfo],
+    counts: (u64, u64, u64),
+    max_stamp: String,
+    /// Per table: the prepared insert-if-new statement.
+    insert: Vec<Option<rusqlite::CachedStatement<'c>>>,
+    /// Per table: the secondary indexes dropped for a bulk load, rebuilt when its records end.
+    pending: Vec<Vec<String>>,
+    /// Per table: whether its records are being gathered for a bulk load.
+    gathering: Vec<bool>,
+    gathered: Vec<Record>,
+    last_table: Option<usize>,
+}
+
+impl<'c> Merger<'c> {
+    fn new(conn: &'c Connection, me: &'c str, tables: &'c [TableInfo]) -> Merger<'c> {
+        Merger {
+            conn,
+            me,
+            tables,
+            counts: (0, 0, 0),
+            max_stamp: String::new(),
+            insert: (0..tables.len()).map(|_| None).collect(),
+            pending: vec![Vec::new(); tables.len()],
+            gathering: vec![false; tables.len()],
+            gathered: Vec::new(),
+            last_table: None,
+        }
+    }
+
+    /// Writes the gathered records of a bulk-loaded table and rebuilds its indexes.
+    fn end_table(&mut self, t: usize) -> Result<()> {
+        self.gathering[t] = false;
+        let gathered = std::mem::take(&mut self.gathered);
+        let id = self.tables[t].meta.id;
+        // Sort small keys, not the records: a UUID's text order is its number's order.
+        let mut keys: Vec<(u128, u32)> = gathered
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let k = uuid::Uuid::try_parse(r.text(id)).map_or(u128::MAX, |u| u.as_u128());
+                (k, i as u32)
+            })
+            .collect();
+        keys.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                let (x, y) = (&gathered[a.1 as usize], &gathered[b.1 as usize]);
+                x.text(id).cmp(y.text(id)).then(a.1.cmp(&b.1))
+            })
+        });
+        for (_, i) in keys {
+            self.merge(&gathered[i as usize])?;
+        }
+        for sql in std::mem::take(&mut self.pending[t]) {
+            rows::create_index(self.conn, &sql)?;
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, r: Record) -> Result<()> {
+        if self.last_table != Some(r.table) {
+            if let Some(t) = self.last_table {
+                self.end_table(t)?;
+            }
+            self.last_table = Some(r.table);
+        }
+        if self.gathering[r.table] {
+            self.gathered.push(r);
+            return Ok(());
+        }
+        self.merge(&r)
+    }
+
+    fn merge(&mut self, r: &Record) -> Result<()> {
+        let info = &self.tables[r.table];
+        let v = r.text(info.meta.version);
+        if v > self.max_stamp.as_str() {
+            self.max_stamp.clear();
+            self.max_stamp.push_str(v);
+        }
+        let conn = self.conn;
+        let insert = match &mut self.insert[r.table] {
+            Some(st) => st,
+            slot => slot.insert(rows::prepare_insert_new(conn, &info.insert_new)?),
+        };
+        match merge_record(conn, insert, self.me, info, r)? {
+            Outcome::Applied => self.counts.0 += 1,
+            Outcome::Unchanged => self.counts.1 += 1,
+            Outcome::Conflict => {
+                self.counts.0 += 1;
+                self.counts.2 += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<((u64, u64, u64), String)> {
+        if let Some(t) = self.last_table {
+            self.end_table(t)?;
+        }
+        for t in 0..self.tables.len() {
+            self.end_table(t)?;
+        }
+        Ok((self.counts, self.max_stamp))
+    }
 }
 
 fn bundles_sent_exists(conn: &Connection, bundle_id: &str, to: &str) -> Result<bool> {
@@ -395,13 +547,19 @@ impl Head {
     }
 }
 
-fn merge_record(conn: &Connection, me: &str, info: &TableInfo, r: &Record) -> Result<Outcome> {
+fn merge_record(
+    conn: &Connection,
+    insert: &mut rusqlite::Statement<'_>,
+    me: &str,
+    info: &TableInfo,
+    r: &Record,
+) -> Result<Outcome> {
     let m = info.meta;
     let id = r.text(m.id);
     let version = r.text(m.version);
     if info.name == "case_events" {
         return Ok(
-            if rows::insert_or_ignore(conn, info.name, &info.columns, &r.values)? {
+            if rows::insert_or_ignore(conn, info.name, &info.columns, &r.values())? {
                 Outcome::Applied
             } else {
                 Outcome::Unchanged
@@ -409,7 +567,7 @@ fn merge_record(conn: &Connection, me: &str, info: &TableInfo, r: &Record) -> Re
         );
     }
     // A record new here: one insert, and a base only when its vector says more than itself.
-    if rows::insert_new(conn, &info.insert_new, &r.values)? {
+    if rows::insert_new(insert, r.refs())? {
         if let Some(vv) = &r.vv {
             if !vv.is_single(version) {
                 record_base::put(conn, id, version, &vv.to_text())?;
@@ -419,7 +577,7 @@ fn merge_record(conn: &Connection, me: &str, info: &TableInfo, r: &Record) -> Re
     }
     let incoming_vv = r.vv.clone().unwrap_or_else(|| Vv::single(version));
     let Some((lv, lprev, ledits, ldeleted)) = rows::get_meta(conn, info.name, id)? else {
-        rows::put_sql(conn, &info.upsert, &r.values)?;
+        rows::put_sql(conn, &info.upsert, &r.values())?;
         return Ok(Outcome::Applied);
     };
     if lv == version {
@@ -473,9 +631,9 @@ fn merge_record(conn: &Connection, me: &str, info: &TableInfo, r: &Record) -> Re
     kept.push(Head {
         version: version.to_string(),
         vv: incoming_vv,
-        deleted: matches!(r.values[m.deleted], Value::Integer(1)),
+        deleted: r.int(m.deleted) == 1,
         edits: r.int(m.edits),
-        row: Some(r.values.clone()),
+        row: Some(r.values()),
     });
     let mut win = 0;
     for i in 1..kept.len() {

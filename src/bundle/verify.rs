@@ -1,9 +1,11 @@
-//! Checking a bundle before anything is written. `UnverifiedBundle::parse` reads the container
-//! and the manifest (enough for `bundle inspect`); `UnverifiedBundle::verify` turns it into a
-//! `VerifiedBundle` only when the sender is trusted, the signature holds, the bundle is addressed
-//! to this site, the payload hash matches, decryption succeeds, every record parses and every
-//! record lies inside the sender's scope. The two are different types: only a `VerifiedBundle`
-//! can be merged.
+//! Checking a bundle. `UnverifiedBundle::parse` reads the container and the manifest (enough for
+//! `bundle inspect`); `UnverifiedBundle::verify` turns it into a `VerifiedBundle` only when the
+//! sender is trusted, the signature holds, the bundle is addressed to this site, the payload hash
+//! matches and the payload opens with this site's key. The two are different types: only a
+//! `VerifiedBundle` can be merged. Its records (parse, schema, declared version range, count, the
+//! sender's scope) are checked as they are decoded; the merge writes inside one transaction and
+//! commits only after the last record passed, so any failure leaves the register unchanged. The
+//! payload is authenticated (signed hash) before a single byte of it is decrypted.
 
 use super::file;
 use super::keys::{self, SiteKeys};
@@ -15,7 +17,6 @@ use super::vv::stamp_site;
 use super::{codes, err, FORMAT_VERSION};
 use crate::domain::Site;
 use crate::error::Result;
-use rusqlite::types::Value;
 use rusqlite::Connection;
 
 /// A bundle file read from disk, not yet trusted.
@@ -25,13 +26,13 @@ pub struct UnverifiedBundle {
     hash: String,
 }
 
-/// A bundle whose origin, integrity, recipient and scope have been checked.
+/// A bundle whose origin, integrity and recipient have been checked; its records are checked as
+/// they are decoded.
 pub struct VerifiedBundle {
     pub manifest: Manifest,
     pub hash: String,
     pub sender: TrustedSite,
     pub tables: Vec<TableInfo>,
-    pub records: Vec<Record>,
     bytes: Vec<u8>,
 }
 
@@ -173,22 +174,55 @@ impl UnverifiedBundle {
         Ok(sender)
     }
 
-    /// Every check before the first write.
+    /// Every check of the envelope (trusted sender, signature, recipient, payload hash) and that
+    /// the payload opens with this site's key. The records themselves are checked as they are
+    /// decoded (`VerifiedBundle::stream` / `decode_all`); a merge commits only after the last one
+    /// passed, so a bad record anywhere leaves the register unchanged.
     pub fn verify(self, conn: &Connection, me: &Site, keys: &SiteKeys) -> Result<VerifiedBundle> {
         let sender = self.check_envelope(conn, me)?;
-        let m = &self.manifest;
-        let parts = self.parts()?;
-        let payload = parts.payload;
         let tables = payload::tables(conn)?;
-        let decoded = payload::decode(payload, keys.identity(), &tables)?;
-        if decoded.bundle_id != m.bundle_id || decoded.records.len() as u64 != m.payload.records {
-            return Err(err(
-                codes::BAD_RECORD,
-                "数据包内容与清单不一致（编号或记录数不符）",
-            ));
+        {
+            let parts = self.parts()?;
+            let d = payload::Decoder::new(parts.payload, keys.identity(), &tables)?;
+            if d.bundle_id != self.manifest.bundle_id {
+                return Err(err(codes::BAD_RECORD, "数据包内容与清单不一致（编号不符）"));
+            }
         }
-        for r in &decoded.records {
-            let info = &tables[r.table];
+        Ok(VerifiedBundle {
+            manifest: self.manifest,
+            hash: self.hash,
+            sender,
+            tables,
+            bytes: self.bytes,
+        })
+    }
+}
+
+impl VerifiedBundle {
+    /// Whether the sender's records must pass the scope check (every sender but a county).
+    pub fn needs_scope_check(&self) -> bool {
+        self.sender.scope() != Scope::All
+    }
+
+    /// Decodes the payload and checks every record (parse, local schema, the version range the
+    /// manifest declares, the record count), handing them to `sink` in chunks of `chunk`
+    /// records; `sink` returns false to stop. Does not check the sender's scope: callers do that
+    /// with `check_scope` unless `needs_scope_check` is false.
+    pub fn stream(
+        &self,
+        identity: &age::x25519::Identity,
+        chunk: usize,
+        mut sink: impl FnMut(Vec<Record>) -> bool,
+    ) -> Result<u64> {
+        let m = &self.manifest;
+        let parts = file::split(&self.bytes)?;
+        let mut d = payload::Decoder::new(parts.payload, identity, &self.tables)?;
+        if d.bundle_id != m.bundle_id {
+            return Err(err(codes::BAD_RECORD, "数据包内容与清单不一致（编号不符）"));
+        }
+        let mut buf = Vec::with_capacity(chunk);
+        while let Some(r) = d.next_record()? {
+            let info = &self.tables[r.table];
             let version = r.text(info.meta.version);
             let ok = m
                 .covers
@@ -200,20 +234,39 @@ impl UnverifiedBundle {
                     "数据包中有记录的版本不在清单声明的范围内",
                 ));
             }
+            buf.push(r);
+            if buf.len() >= chunk && !sink(std::mem::replace(&mut buf, Vec::with_capacity(chunk))) {
+                return Ok(d.records);
+            }
         }
-        check_scope(conn, &sender, &tables, &decoded.records)?;
-        Ok(VerifiedBundle {
-            manifest: self.manifest,
-            hash: self.hash,
-            sender,
-            tables,
-            records: decoded.records,
-            bytes: self.bytes,
-        })
+        if d.records != m.payload.records {
+            return Err(err(
+                codes::BAD_RECORD,
+                "数据包内容与清单不一致（记录数不符）",
+            ));
+        }
+        if !buf.is_empty() {
+            sink(buf);
+        }
+        Ok(d.records)
+    }
+
+    /// Every record, all checks done including the sender's scope.
+    pub fn decode_all(&self, conn: &Connection, keys: &SiteKeys) -> Result<Vec<Record>> {
+        let mut all = Vec::new();
+        self.stream(keys.identity(), 4096, |mut c| {
+            all.append(&mut c);
+            true
+        })?;
+        if self.needs_scope_check() {
+            check_scope(conn, &self.sender, &self.tables, &all)?;
+        }
+        Ok(all)
     }
 }
 
-fn check_scope(
+/// Checks that every record lies inside the sender's scope.
+pub fn check_scope(
     conn: &Connection,
     sender: &TrustedSite,
     tables: &[TableInfo],
@@ -227,10 +280,7 @@ fn check_scope(
     let col = |r: &Record, c: &str| -> Option<String> {
         tables[r.table]
             .index_of(c)
-            .and_then(|i| match &r.values[i] {
-                Value::Text(s) => Some(s.clone()),
-                _ => None,
-            })
+            .and_then(|i| r.opt_text(i).map(str::to_string))
     };
     for r in records {
         let info = &tables[r.table];
@@ -272,7 +322,8 @@ fn check_scope(
                 .filter(|r| tables[r.table].name == "children")
             {
                 let info = &tables[r.table];
-                let get = |c: &str| info.index_of(c).map(|i| &r.values[i]);
+                let values = r.values();
+                let get = |c: &str| info.index_of(c).map(|i| &values[i]);
                 let view = RecordView {
                     table: info.name,
                     id: r.text(info.meta.id),
@@ -294,7 +345,8 @@ fn check_scope(
     };
     for (n, r) in records.iter().enumerate() {
         let info = &tables[r.table];
-        let get = |c: &str| info.index_of(c).map(|i| &r.values[i]);
+        let values = r.values();
+        let get = |c: &str| info.index_of(c).map(|i| &values[i]);
         let view = RecordView {
             table: info.name,
             id: r.text(info.meta.id),

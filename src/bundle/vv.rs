@@ -15,6 +15,11 @@ pub struct Vv(pub BTreeMap<String, String>);
 
 /// The site part of a stamp's text form `{ms:015}-{counter:06}-{site}`.
 pub fn stamp_site(version: &str) -> &str {
+    let b = version.as_bytes();
+    if b.len() > 23 && b[15] == b'-' && b[22] == b'-' {
+        // The usual shape: 15 digits, dash, 6 digits, dash.
+        return version.get(23..).unwrap_or("");
+    }
     version.splitn(3, '-').nth(2).unwrap_or("")
 }
 

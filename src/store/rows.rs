@@ -3,7 +3,7 @@
 //! Table names come only from `TRAVELLING_TABLES` (checked by the callers), never from a file.
 
 use crate::error::Result;
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 /// A travelling table's columns in schema order, with whether each is NOT NULL.
@@ -42,6 +42,27 @@ pub fn for_each(
 pub fn set_cache_mb(conn: &Connection, mb: i64) -> Result<()> {
     conn.pragma_update(None, "cache_size", -(mb * 1024))?;
     Ok(())
+}
+
+/// Switches a WAL register to a rollback journal for a bulk load (pages written once, not to the
+/// WAL and then again by the checkpoint). Returns the mode to restore, or `None` when the switch
+/// did not happen (another connection has the register open, or it is not in WAL mode).
+pub fn journal_for_bulk(conn: &Connection) -> Option<String> {
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .ok()?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return None;
+    }
+    let now: String = conn
+        .pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0))
+        .ok()?;
+    now.eq_ignore_ascii_case("delete").then_some(mode)
+}
+
+/// Puts the journal mode back after `journal_for_bulk` (best effort: every open sets WAL again).
+pub fn restore_journal(conn: &Connection, mode: &str) {
+    let _ = conn.pragma_update(None, "journal_mode", mode);
 }
 
 /// One whole row by id.
@@ -103,13 +124,36 @@ pub fn insert_or_ignore(
         > 0)
 }
 
+/// The prepared insert-if-new statement of a table (`insert_new_sql`), kept by a bulk merge.
+pub fn prepare_insert_new<'c>(
+    conn: &'c Connection,
+    sql: &str,
+) -> Result<rusqlite::CachedStatement<'c>> {
+    Ok(conn.prepare_cached(sql)?)
+}
+
 /// Inserts a row unless its id exists; returns whether it was inserted. Other constraint
-/// violations are errors (unlike `INSERT OR IGNORE`).
-pub fn insert_new(conn: &Connection, sql: &str, values: &[Value]) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(sql)?
-        .execute(params_from_iter(values.iter()))?
-        > 0)
+/// violations are errors (unlike `INSERT OR IGNORE`). `st` comes from `prepare_insert_new`.
+pub fn insert_new<'a>(
+    st: &mut rusqlite::Statement<'_>,
+    values: impl IntoIterator<Item = ValueRef<'a>>,
+) -> Result<bool> {
+    Ok(st.execute(params_from_iter(
+        values.into_iter().map(ToSqlOutput::Borrowed),
+    ))? > 0)
+}
+
+/// Whether an index's first column is `id` (it grows by appending when rows arrive in id order,
+/// so a bulk load keeps it rather than rebuilding it).
+pub fn index_leads_with_id(conn: &Connection, index: &str) -> Result<bool> {
+    let first: Option<String> = conn
+        .query_row(
+            "SELECT name FROM pragma_index_info(?1) WHERE seqno = 0",
+            [index],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(first.as_deref() == Some("id"))
 }
 
 /// The insert-if-new statement of a table for the given columns.
