@@ -5,12 +5,12 @@
 // is saved as a screenshot into docs/screenshots/ (the README shows them).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
-import { Builder, By, Key, until } from 'selenium-webdriver'
+import { Builder, By, Key } from 'selenium-webdriver'
 
 const ROOT = process.env.BAOXUE_ROOT || path.resolve(import.meta.dirname, '../..')
 const APP = process.env.BAOXUE_APP
@@ -18,6 +18,8 @@ const PORT = Number(process.env.TAURI_DRIVER_PORT || 4444)
 const NATIVE_PORT = Number(process.env.TAURI_DRIVER_NATIVE_PORT || 4445)
 const SHOTS = path.join(ROOT, 'docs', 'screenshots')
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'baoxue-e2e-'))
+/** Where a failed wait leaves a screenshot of the screen (kept after the run). */
+const FAILS = fs.mkdtempSync(path.join(os.tmpdir(), 'baoxue-e2e-failed-'))
 
 let driverProcess
 
@@ -62,10 +64,29 @@ async function openApp(db) {
 
 const T = 30000
 
+const T0 = Date.now()
+/** Progress lines on stderr, so a hang shows where it happened. */
+function log(msg) { process.stderr.write(`[e2e ${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}\n`) }
+
+const VISIBLE = `return Array.from(document.querySelectorAll(arguments[0])).find((e) => {
+  const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 }) || null`
+
 async function find(driver, css, ms = T) {
-  const el = await driver.wait(until.elementLocated(By.css(css)), ms, `界面上没有出现 ${css}`)
-  await driver.wait(until.elementIsVisible(el), ms, `${css} 没有显示出来`)
-  return el
+  log(`find ${css}`)
+  // A plain polling loop, so that a failure names the selector.
+  const end = Date.now() + ms
+  for (;;) {
+    try {
+      // The first matching element laid out with a size, found in one script call (WebDriver's
+      // isDisplayed atom hung at times under WebKitWebDriver, and getRect refused table rows).
+      const el = await driver.executeScript(VISIBLE, css)
+      if (el) return el
+    } catch (e) {
+      // The page was re-rendering: look again.
+    }
+    if (Date.now() > end) throw new Error(`界面上没有出现 ${css}（等了 ${ms / 1000} 秒；当时的屏幕：${failShot()}）`)
+    await driver.sleep(150)
+  }
 }
 
 /** The native <input> behind an Element Plus field marked data-test=NAME. */
@@ -76,23 +97,54 @@ async function field(driver, name) {
 }
 
 async function type(driver, name, text) {
+  log(`type ${name}`)
   const el = await field(driver, name)
   if (await el.getAttribute('value')) await el.sendKeys(Key.chord(Key.CONTROL, 'a'), Key.BACK_SPACE)
   await el.sendKeys(text)
   return el
 }
 
-async function waitText(driver, css, text, ms = T) {
-  await driver.wait(async () => {
-    const els = await driver.findElements(By.css(css))
-    for (const e of els) if ((await e.getText()).includes(text)) return true
-    return false
-  }, ms, `${css} 中没有出现“${text}”`)
+/** Saves the screen at a failure into FAILS and returns the file's path. */
+function failShot() {
+  const file = path.join(FAILS, `${Date.now()}.png`)
+  try {
+    execFileSync('import', ['-window', 'root', file], { timeout: 20000 })
+  } catch (e) {
+    return `（截屏失败：${e.message}）`
+  }
+  return file
 }
 
+/** The rendered text of every element matching CSS, read in one script call. */
+async function texts(driver, css) {
+  return driver.executeScript('return Array.from(document.querySelectorAll(arguments[0])).map((e) => e.innerText)', css)
+}
+
+async function waitText(driver, css, text, ms = T) {
+  log(`wait for “${text}” in ${css}`)
+  const end = Date.now() + ms
+  for (;;) {
+    try {
+      if ((await texts(driver, css)).some((t) => t.includes(text))) return
+    } catch (e) {
+      // An element replaced while we read it (Vue re-rendered): look again.
+    }
+    if (Date.now() > end) {
+      throw new Error(`${css} 中没有出现“${text}”（等了 ${ms / 1000} 秒；当时的屏幕：${failShot()}）`)
+    }
+    await driver.sleep(150)
+  }
+}
+
+/**
+ * Saves the Xvfb screen as docs/screenshots/NAME. ImageMagick's `import -window root` rather than
+ * WebDriver's takeScreenshot, which hangs for good in WebKitWebDriver under Xvfb (seen with
+ * webkit2gtk 2.4x on Debian 12: the snapshot request never returns).
+ */
 async function shot(driver, name) {
+  log(`shot ${name}`)
   await driver.sleep(400) // let transitions finish
-  fs.writeFileSync(path.join(SHOTS, name), await driver.takeScreenshot(), 'base64')
+  execFileSync('import', ['-window', 'root', path.join(SHOTS, name)], { timeout: 20000 })
 }
 
 /** A valid fictional ID number (GB 11643-1999 check character). */
@@ -142,7 +194,8 @@ test('set up a village, add a household with a child, restart, still listed', { 
     await idField.sendKeys(Key.ENTER)
     await waitText(d, '[data-test="roster-table"] .el-table__row', '王建军')
     await waitText(d, '[data-test="roster-table"] .el-table__row', '王小雨')
-    const rowText = await (await find(d, '[data-test="roster-table"] .el-table__row')).getText()
+    await find(d, '[data-test="roster-table"] .el-table__row')
+    const rowText = (await texts(d, '[data-test="roster-table"] .el-table__row')).join('\n')
     assert.ok(!rowText.includes('13812345678'), '电话号码应隐去中间几位')
     assert.ok(rowText.includes('138****5678'))
   } finally {
@@ -159,7 +212,8 @@ test('set up a village, add a household with a child, restart, still listed', { 
 
     await (await find(d, '[data-nav="home"]')).click()
     await waitText(d, '[data-test="count-households"]', '1')
-    assert.equal(await (await find(d, '[data-test="count-children"]')).getText(), '1')
+    await find(d, '[data-test="count-children"]')
+    assert.equal((await texts(d, '[data-test="count-children"]'))[0].trim(), '1')
     await shot(d, '04-home.png')
 
     await (await find(d, '[data-nav="settings"]')).click()
@@ -176,13 +230,15 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
     await (await find(d, '[data-test="load-demo"]')).click()
     await waitText(d, '[data-test="site-name"]', '青山县', 180000)
     await find(d, '[data-test="roster-table"] .el-table__row', 60000)
-    const count = Number((await (await find(d, '.el-pagination__total')).getText()).replace(/\D/g, ''))
+    await find(d, '.el-pagination__total')
+    const count = Number((await texts(d, '.el-pagination__total'))[0].replace(/\D/g, ''))
     assert.ok(count > 1500, `示例县应有约2000户，实为 ${count}`)
     await shot(d, '00-roster-demo.png')
 
     // Search as you type: the first household's head, found by name.
-    const first = await find(d, '[data-test="roster-table"] .el-table__row td:nth-child(2)')
-    const head = (await first.getText()).trim()
+    const firstHead = '[data-test="roster-table"] .el-table__row td:nth-child(2)'
+    await find(d, firstHead)
+    const head = (await texts(d, firstHead))[0].trim()
     await type(d, 'roster-search', head)
     await waitAllRowsContain(d, head)
     await shot(d, '06-roster-search.png')
@@ -193,9 +249,7 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
 
 async function waitAllRowsContain(d, text) {
   await d.wait(async () => {
-    const rows = await d.findElements(By.css('[data-test="roster-table"] .el-table__body > tbody > .el-table__row'))
-    if (!rows.length) return false
-    for (const r of rows) if (!(await r.getText()).includes(text)) return false
-    return true
+    const rows = await texts(d, '[data-test="roster-table"] .el-table__body > tbody > .el-table__row')
+    return rows.length > 0 && rows.every((r) => r.includes(text))
   }, T, `查找“${text}”后，列表中仍有不含该姓名的户`)
 }
