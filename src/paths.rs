@@ -10,3 +10,15 @@ pub fn default_db_path() -> PathBuf {
         None => PathBuf::from("baoxue.db"),
     }
 }
+
+/// Where the app writes exported ledgers: the user's documents folder, else the home folder, else
+/// the current folder.
+pub fn default_export_dir() -> PathBuf {
+    directories::UserDirs::new()
+        .map(|u| {
+            u.document_dir()
+                .map(|d| d.to_path_buf())
+                .unwrap_or_else(|| u.home_dir().to_path_buf())
+        })
+        .unwrap_or_else(|| PathBuf::from("."))
+}

@@ -498,3 +498,58 @@ pub fn children_behind(
             .collect(),
     )
 }
+
+/// One child behind a figure, as a screen shows it (ID masked).
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillRow {
+    /// The child record to open (一人一档).
+    pub child_id: String,
+    pub name: String,
+    pub id_masked: String,
+    pub birth_date: Option<String>,
+    pub village_code: Option<String>,
+    /// In the numerator (counted), or only in the denominator.
+    pub counted: bool,
+}
+
+/// The children behind one figure with their names, for the screen's drill-down: the persons of
+/// [`children_behind`] matched to a child record by ID key (else child id), sorted by name.
+pub fn drill_rows(
+    conn: &Connection,
+    stats: &Stats,
+    metric: Metric,
+    by: &str,
+    key: &str,
+) -> Result<Option<Vec<DrillRow>>> {
+    let Some(persons) = children_behind(stats, metric, by, key) else {
+        return Ok(None);
+    };
+    let people = population::list_people(conn)?;
+    let mut by_key: HashMap<&str, &PersonRow> = HashMap::new();
+    for p in &people {
+        by_key.entry(p.child_id.as_str()).or_insert(p);
+        if let Some(k) = &p.id_key {
+            by_key.entry(k.as_str()).or_insert(p);
+        }
+    }
+    let mut rows: Vec<DrillRow> = persons
+        .iter()
+        .filter_map(|(person, counted)| {
+            let p = by_key.get(person.as_str())?;
+            Some(DrillRow {
+                child_id: p.child_id.clone(),
+                name: p.name.clone(),
+                id_masked: p
+                    .id_number
+                    .as_deref()
+                    .map(crate::idnum::mask_id)
+                    .unwrap_or_default(),
+                birth_date: p.birth_date.clone(),
+                village_code: p.village_code.clone(),
+                counted: *counted,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.name, &a.child_id).cmp(&(&b.name, &b.child_id)));
+    Ok(Some(rows))
+}

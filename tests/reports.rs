@@ -211,6 +211,26 @@ fn rates_on_a_hand_built_cohort() {
     let behind = stats::children_behind(&s, Metric::NetEnrolment, "county", "county").unwrap();
     assert_eq!(behind.len(), 3);
     assert_eq!(behind.iter().filter(|(_, counted)| *counted).count(), 1);
+
+    // The screen's drill-down names them, IDs masked, the enrolled one counted.
+    let rows = stats::drill_rows(reg.conn(), &s, Metric::NetEnrolment, "county", "county")
+        .unwrap()
+        .unwrap();
+    let mut names: Vec<_> = rows.iter().map(|r| r.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["丑", "癸", "辛"]);
+    let counted: Vec<_> = rows
+        .iter()
+        .filter(|r| r.counted)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(counted, ["辛"]);
+    assert!(rows.iter().all(|r| r.id_masked.contains("********")));
+    assert!(
+        stats::drill_rows(reg.conn(), &s, Metric::Dropout, "school", "nope")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]

@@ -6,8 +6,10 @@ use baoxue::codes::CodeLists;
 use baoxue::demo::DemoSummary;
 use baoxue::domain::SiteKind;
 use baoxue::households::{HouseholdQuery, NewHousehold};
+use baoxue::ledger::{LedgerKind, LedgerOptions};
 use baoxue::register::NewSite;
 use baoxue::roster::{self, IdFacts, Overview, RosterRow};
+use baoxue::stats::{DrillRow, Metric, Stats};
 use baoxue::{Actor, Register};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -125,4 +127,87 @@ pub async fn check_id(raw: String) -> Reply<IdFacts> {
 #[tauri::command]
 pub async fn code_lists() -> Reply<CodeLists> {
     Ok(baoxue::codes::codes().clone())
+}
+
+/// The statistics date: the one typed (YYYY-MM-DD), else today.
+fn as_of(typed: Option<String>) -> Reply<chrono::NaiveDate> {
+    match typed.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(chrono::Local::now().date_naive()),
+        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| UiError {
+            code: "invalid".into(),
+            message: format!("统计日期“{s}”无效，请按 2026-11-23 的格式填写"),
+        }),
+    }
+}
+
+#[tauri::command]
+pub async fn stats(state: State<'_, AppState>, as_of_date: Option<String>) -> Reply<Stats> {
+    let day = as_of(as_of_date)?;
+    Ok(baoxue::stats::compute(state.register()?.conn(), day)?)
+}
+
+#[tauri::command]
+pub async fn stats_drill(
+    state: State<'_, AppState>,
+    metric: String,
+    by: String,
+    key: String,
+    as_of_date: Option<String>,
+) -> Reply<Vec<DrillRow>> {
+    let invalid = |m: String| UiError {
+        code: "invalid".into(),
+        message: m,
+    };
+    let m = Metric::parse(&metric).ok_or_else(|| invalid(format!("没有“{metric}”这项指标")))?;
+    let day = as_of(as_of_date)?;
+    let reg = state.register()?;
+    let s = baoxue::stats::compute(reg.conn(), day)?;
+    baoxue::stats::drill_rows(reg.conn(), &s, m, &by, &key)?
+        .ok_or_else(|| invalid(format!("没有 {by} = {key} 这一组的统计数字")))
+}
+
+/// Where a ledger was written and how many rows it has.
+#[derive(Debug, Serialize)]
+pub struct Exported {
+    pub path: String,
+    pub rows: usize,
+}
+
+#[tauri::command]
+pub async fn export_ledger(
+    state: State<'_, AppState>,
+    kind: String,
+    full: bool,
+    as_of_date: Option<String>,
+) -> Reply<Exported> {
+    let kind = LedgerKind::parse(&kind).ok_or_else(|| UiError {
+        code: "invalid".into(),
+        message: format!("没有“{kind}”这种台账"),
+    })?;
+    let day = as_of(as_of_date)?;
+    let name = format!("{}_{}.xlsx", kind.title().replace('/', "、"), day);
+    let dir = baoxue::paths::default_export_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| UiError {
+        code: "io".into(),
+        message: format!("无法建立文件夹 {}：{e}", dir.display()),
+    })?;
+    let path = dir.join(name);
+    let opts = LedgerOptions {
+        kind,
+        area: None,
+        full,
+        as_of: day,
+    };
+    let rows = baoxue::ledger::write(&mut *state.register()?, &opts, &path, &state.actor())?;
+    Ok(Exported {
+        path: path.display().to_string(),
+        rows,
+    })
+}
+
+#[tauri::command]
+pub async fn child_file_html(state: State<'_, AppState>, key: String) -> Reply<String> {
+    let reg = state.register()?;
+    let file = baoxue::childfile::load(reg.conn(), &key)?;
+    Ok(baoxue::childfile::to_html(reg.conn(), &file, false)?)
 }

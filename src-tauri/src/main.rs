@@ -47,6 +47,10 @@ fn main() {
             commands::add_household,
             commands::check_id,
             commands::code_lists,
+            commands::stats,
+            commands::stats_drill,
+            commands::export_ledger,
+            commands::child_file_html,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

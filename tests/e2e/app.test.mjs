@@ -168,16 +168,16 @@ test('set up a village, add a household with a child, restart, still listed', { 
     // A wrong region code is refused with a Chinese message from the core.
     await type(d, 'site-name-input', '张庄村委会')
     await type(d, 'site-region', '4104231')
-    await (await find(d, '[data-test="site-save"]')).click()
+    await click(d, '[data-test="site-save"]')
     await waitText(d, '[data-test="setup-error"]', '区划代码')
 
     await type(d, 'site-region', '410423100201')
-    await (await find(d, '[data-test="site-save"]')).click()
+    await click(d, '[data-test="site-save"]')
     await waitText(d, '[data-test="site-name"]', '张庄村委会')
     await find(d, '[data-test="roster-table"]')
 
     // Add a household; the ID field checks the number as it is typed.
-    await (await find(d, '[data-test="add-household"]')).click()
+    await click(d, '[data-test="add-household"]')
     await type(d, 'head-name', '王建军')
     await type(d, 'phone', '13812345678')
     await type(d, 'address', '张庄村3组12号')
@@ -210,13 +210,13 @@ test('set up a village, add a household with a child, restart, still listed', { 
     await waitText(d, '[data-test="roster-table"] .el-table__row', '王小雨')
     await shot(d, '03-roster-after-restart.png')
 
-    await (await find(d, '[data-nav="home"]')).click()
+    await click(d, '[data-nav="home"]')
     await waitText(d, '[data-test="count-households"]', '1')
     await find(d, '[data-test="count-children"]')
     assert.equal((await texts(d, '[data-test="count-children"]'))[0].trim(), '1')
     await shot(d, '04-home.png')
 
-    await (await find(d, '[data-nav="settings"]')).click()
+    await click(d, '[data-nav="settings"]')
     await waitText(d, '.el-descriptions', '410423100201')
     await shot(d, '05-settings.png')
   } finally {
@@ -227,7 +227,7 @@ test('set up a village, add a household with a child, restart, still listed', { 
 test('load the demo county and search it as you type', { timeout: 300000 }, async () => {
   const d = await openApp(path.join(TMP, 'demo.db'))
   try {
-    await (await find(d, '[data-test="load-demo"]')).click()
+    await click(d, '[data-test="load-demo"]')
     await waitText(d, '[data-test="site-name"]', '青山县', 180000)
     await find(d, '[data-test="roster-table"] .el-table__row', 60000)
     await find(d, '.el-pagination__total')
@@ -242,10 +242,45 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
     await type(d, 'roster-search', head)
     await waitAllRowsContain(d, head)
     await shot(d, '06-roster-search.png')
+
+    // 统计报表: rates by township, the children behind one figure, their one-child file, a ledger.
+    await click(d, '[data-nav="reports"]')
+    await find(d, '[data-test="stats-table"] .el-table__row', 60000)
+    await waitText(d, '[data-test="rate-net_enrolment"]', '%')
+    await shot(d, '07-reports.png')
+    await click(d, '[data-test="stats-drill"]')
+    await find(d, '[data-test="drill-dialog"] .el-table__row', 60000)
+    const drilled = (await texts(d, '[data-test="drill-dialog"] .el-table__row')).join('\n')
+    assert.match(drilled, /\d{6}\*{8}\d{3}[\dX]/, '名单中的身份证号应隐去中间八位')
+    await shot(d, '08-drill-down.png')
+    await click(d, '[data-test="open-child-file"]')
+    await find(d, '[data-test="child-file-dialog"] iframe')
+    const html = await d.executeScript('return document.querySelector(\'[data-test="child-file-dialog"] iframe\').srcdoc')
+    assert.ok(html.includes('一人一档'), '一人一档应显示出来')
+    assert.ok(!/\d{17}[\dX]/.test(html), '一人一档中的身份证号应隐去')
+    await driverSleep(d, 600)
+    await shot(d, '09-child-file.png')
+    await click(d, '[data-test="child-file-dialog"] .el-dialog__headerbtn')
+    await click(d, '[data-test="drill-dialog"] .el-dialog__headerbtn')
+    await click(d, '[data-test="ledger-children"]')
+    await waitText(d, '[data-test="ledger-result"]', '.xlsx')
+    const saved = (await texts(d, '[data-test="ledger-result"]'))[0]
+    const file = saved.slice(saved.indexOf('已保存到') + 4).trim()
+    assert.ok(fs.existsSync(file) && fs.statSync(file).size > 1000, `台账文件应已写出：${file}`)
   } finally {
     await d.quit()
   }
 })
+
+/** Clicks the element by script: a toast or a closing dialog's mask over it does not matter. */
+async function click(d, css, ms = T) {
+  const el = await find(d, css, ms)
+  await d.executeScript('arguments[0].click()', el)
+}
+
+async function driverSleep(d, ms) {
+  await d.sleep(ms)
+}
 
 async function waitAllRowsContain(d, text) {
   await d.wait(async () => {

@@ -63,3 +63,14 @@ export const SITE_KINDS = [
   { value: 'school', label: '学校', digits: 0 },
   { value: 'county', label: '县教育局', digits: 6 },
 ]
+
+/** The county's rates and case counts on a date (YYYY-MM-DD, empty = today). */
+export const stats = (asOfDate) => call('stats', { asOfDate: asOfDate || null })
+/** The children behind one figure: metric retention|net_enrolment|dropout, by, key. */
+export const statsDrill = (metric, by, key, asOfDate) =>
+  call('stats_drill', { metric, by, key, asOfDate: asOfDate || null })
+/** Writes a ledger (.xlsx) into the documents folder; full = unmasked numbers (audited). */
+export const exportLedger = (kind, full, asOfDate) =>
+  call('export_ledger', { kind, full, asOfDate: asOfDate || null })
+/** The one-child file (一人一档) as printable A4 HTML, numbers masked. */
+export const childFileHtml = (key) => call('child_file_html', { key })
