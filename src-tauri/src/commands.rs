@@ -211,3 +211,18 @@ pub async fn child_file_html(state: State<'_, AppState>, key: String) -> Reply<S
     let file = baoxue::childfile::load(reg.conn(), &key)?;
     Ok(baoxue::childfile::to_html(reg.conn(), &file, false)?)
 }
+
+#[tauri::command]
+pub async fn enrol_notices_html(state: State<'_, AppState>, year: i32) -> Reply<String> {
+    let reg = state.register()?;
+    let site = reg.require_site()?;
+    let today = chrono::Local::now().date_naive();
+    let list = baoxue::notices::enrol_notices(reg.conn(), year, None)?;
+    Ok(baoxue::notices::enrol_html(
+        reg.conn(),
+        &list,
+        year,
+        &site.name,
+        today,
+    )?)
+}

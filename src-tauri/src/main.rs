@@ -51,6 +51,7 @@ fn main() {
             commands::stats_drill,
             commands::export_ledger,
             commands::child_file_html,
+            commands::enrol_notices_html,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

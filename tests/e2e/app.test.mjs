@@ -255,13 +255,19 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
     await shot(d, '08-drill-down.png')
     await click(d, '[data-test="open-child-file"]')
     await find(d, '[data-test="child-file-dialog"] iframe')
-    const html = await d.executeScript('return document.querySelector(\'[data-test="child-file-dialog"] iframe\').srcdoc')
+    const html = await d.executeScript(FRAME_HTML)
     assert.ok(html.includes('一人一档'), '一人一档应显示出来')
     assert.ok(!/\d{17}[\dX]/.test(html), '一人一档中的身份证号应隐去')
     await driverSleep(d, 600)
     await shot(d, '09-child-file.png')
     await click(d, '[data-test="child-file-dialog"] .el-dialog__headerbtn')
     await click(d, '[data-test="drill-dialog"] .el-dialog__headerbtn')
+    await click(d, '[data-test="print-enrol-notices"]')
+    await d.wait(async () => ((await d.executeScript(FRAME_HTML)) || '').includes('入学通知书'), T, '入学通知书没有显示出来')
+    assert.ok(!/\d{17}[\dX]/.test(await d.executeScript(FRAME_HTML)), '入学通知书中的身份证号应隐去')
+    await driverSleep(d, 600)
+    await shot(d, '10-enrol-notices.png')
+    await click(d, '[data-test="child-file-dialog"] .el-dialog__headerbtn')
     await click(d, '[data-test="ledger-children"]')
     await waitText(d, '[data-test="ledger-result"]', '.xlsx')
     const saved = (await texts(d, '[data-test="ledger-result"]'))[0]
@@ -277,6 +283,8 @@ async function click(d, css, ms = T) {
   const el = await find(d, css, ms)
   await d.executeScript('arguments[0].click()', el)
 }
+
+const FRAME_HTML = 'const f = document.querySelector(\'[data-test="child-file-dialog"] iframe\'); return f ? f.srcdoc : null'
 
 async function driverSleep(d, ms) {
   await d.sleep(ms)

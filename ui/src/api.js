@@ -74,3 +74,5 @@ export const exportLedger = (kind, full, asOfDate) =>
   call('export_ledger', { kind, full, asOfDate: asOfDate || null })
 /** The one-child file (一人一档) as printable A4 HTML, numbers masked. */
 export const childFileHtml = (key) => call('child_file_html', { key })
+/** This autumn's 入学通知书 (grade 1 and grade 7), one A4 page per child, IDs masked. */
+export const enrolNoticesHtml = (year) => call('enrol_notices_html', { year })
