@@ -281,6 +281,53 @@ pub fn backup(
     })
 }
 
+/// The app's daily backup on exit: writes `dir/baoxue-YYYY-MM-DD.bak` for `today` (once a day: an
+/// existing file for today is kept and `Ok(None)` returned), encrypted with the passphrase the
+/// register was opened with, then deletes the oldest `baoxue-YYYY-MM-DD.bak` files beyond the
+/// newest `keep` (other files in `dir` are never touched). A plain (training) register has no
+/// passphrase to encrypt with: refused with `no_passphrase`.
+pub fn daily(
+    reg: &Register,
+    dir: &Path,
+    keep: usize,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Option<BackupInfo>> {
+    let Some(pass) = reg.passphrase() else {
+        return Err(BackupError::NoPassphrase.into());
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let out = dir.join(daily_name(today));
+    let info = if out.exists() {
+        None
+    } else {
+        Some(backup(reg.conn(), &out, pass, now)?)
+    };
+    let mut dated: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| io_err(dir, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| is_daily_name(n))
+        .collect();
+    dated.sort();
+    let surplus = dated.len().saturating_sub(keep.max(1));
+    for old in &dated[..surplus] {
+        let p = dir.join(old);
+        std::fs::remove_file(&p).map_err(|e| io_err(&p, e))?;
+    }
+    Ok(info)
+}
+
+fn daily_name(day: chrono::NaiveDate) -> String {
+    format!("baoxue-{}.bak", day.format("%Y-%m-%d"))
+}
+
+fn is_daily_name(name: &str) -> bool {
+    name.strip_prefix("baoxue-")
+        .and_then(|n| n.strip_suffix(".bak"))
+        .is_some_and(|d| d.len() == 10 && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+}
+
 /// Copies every page in one step (one consistent read of the register), retrying while another
 /// process holds a write lock.
 fn copy_all(src: &Connection, dst: &mut Connection) -> Result<()> {

@@ -112,6 +112,19 @@ pub fn check(conn: &Connection, name: &str, pin: Option<&str>) -> Result<()> {
     }
 }
 
+/// Does `name` need a PIN to open this register? (The app asks for one only then.) `false` while
+/// no operator is registered or when the operator has none; an unknown operator is refused by
+/// [`check`].
+pub fn requires_pin(conn: &Connection, name: &str) -> Result<bool> {
+    if store::operators::count_active(conn)? == 0 {
+        return Ok(false);
+    }
+    Ok(matches!(
+        store::operators::get_pin_hash(conn, name.trim())?,
+        Some(Some(_))
+    ))
+}
+
 /// Registers an operator (or re-enables one, replacing its PIN). Audited as the acting operator.
 pub fn add(reg: &mut Register, name: &str, pin: Option<&str>, actor: &crate::Actor) -> Result<()> {
     let name = check_name(name)?;

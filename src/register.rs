@@ -35,6 +35,9 @@ impl Actor {
 pub struct Register {
     conn: Connection,
     encrypted: bool,
+    /// The passphrase that opened an encrypted register, kept (zeroed on drop) so the app's
+    /// daily backup on exit can encrypt with it without asking again.
+    passphrase: Option<zeroize::Zeroizing<String>>,
 }
 
 /// What `init_site` needs.
@@ -59,19 +62,32 @@ impl Register {
     pub fn open_with(path: &Path, passphrase: Option<&str>) -> Result<Register> {
         let conn = store::open_with(path, passphrase)?;
         let encrypted = crate::encryption::needs_passphrase(path)?;
-        Ok(Register { conn, encrypted })
+        let passphrase = passphrase
+            .filter(|_| encrypted)
+            .map(|p| zeroize::Zeroizing::new(p.to_string()));
+        Ok(Register {
+            conn,
+            encrypted,
+            passphrase,
+        })
     }
 
     pub fn open_in_memory() -> Result<Register> {
         Ok(Register {
             conn: store::open_in_memory()?,
             encrypted: false,
+            passphrase: None,
         })
     }
 
     /// True when the register file is encrypted at rest.
     pub fn is_encrypted(&self) -> bool {
         self.encrypted
+    }
+
+    /// The passphrase this encrypted register was opened with (`None` for a plain one).
+    pub fn passphrase(&self) -> Option<&str> {
+        self.passphrase.as_deref().map(String::as_str)
     }
 
     /// Re-encrypts an encrypted register with a new passphrase (`PRAGMA rekey`, one write
@@ -86,6 +102,7 @@ impl Register {
             ));
         }
         store::cipher::put_rekey(&self.conn, new_passphrase)?;
+        self.passphrase = Some(zeroize::Zeroizing::new(new_passphrase.to_string()));
         let mut w = self.writer(actor)?;
         let site_id = w.site().id.clone();
         w.audit("site", &site_id, "rekey", &[])?;

@@ -345,3 +345,107 @@ fn an_encrypted_registers_backup_stays_encrypted_and_restores_with_the_passphras
     assert_eq!(before, ok(&new_db, &["snapshot", "--json"], &keyed(PASS)));
     ok(&new_db, &["audit", "verify"], &keyed(PASS));
 }
+
+#[test]
+fn the_apps_daily_backup_keeps_the_last_n_and_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let mut reg = baoxue::Register::open_with(&db, Some(PASS)).unwrap();
+    let actor = crate::util::actor();
+    reg.init_site(
+        baoxue::register::NewSite {
+            kind: baoxue::domain::SiteKind::Village,
+            name: "张庄村".into(),
+            region_code: "410423100201".into(),
+            school_code: None,
+        },
+        &actor,
+    )
+    .unwrap();
+    let backups = dir.path().join("备份");
+    std::fs::create_dir_all(&backups).unwrap();
+    std::fs::write(backups.join("说明.txt"), "not a backup").unwrap();
+    std::fs::write(backups.join("baoxue-旧.bak"), "not dated").unwrap();
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 9, d).unwrap();
+    for d in 1..=4 {
+        let info = baoxue::backup::daily(&reg, &backups, 2, day(d), actor.now).unwrap();
+        assert!(info
+            .unwrap()
+            .file
+            .ends_with(&format!("baoxue-2026-09-0{d}.bak")));
+    }
+    // Once a day: a second exit on the same day keeps the morning's backup.
+    assert_eq!(
+        baoxue::backup::daily(&reg, &backups, 2, day(4), actor.now).unwrap(),
+        None
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "baoxue-2026-09-03.bak",
+            "baoxue-2026-09-04.bak",
+            "baoxue-旧.bak",
+            "说明.txt"
+        ]
+    );
+    // The newest restores with the register's passphrase into an encrypted register.
+    let restored = dir.path().join("restored.db");
+    let report = baoxue::backup::restore(
+        &backups.join("baoxue-2026-09-04.bak"),
+        &restored,
+        PASS,
+        &actor,
+    )
+    .unwrap();
+    assert_eq!(report.site_name, "张庄村");
+    assert!(baoxue::encryption::needs_passphrase(&restored).unwrap());
+    // A plain (training) register has no passphrase for a backup: refused, nothing written.
+    let plain = baoxue::Register::open(&dir.path().join("plain.db")).unwrap();
+    let e = baoxue::backup::daily(&plain, &dir.path().join("p"), 2, day(5), actor.now)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "no_passphrase");
+    assert!(!dir.path().join("p").exists());
+}
+
+#[test]
+fn the_app_learns_whether_the_operator_needs_a_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let mut reg = baoxue::Register::open_with(&db, Some(PASS)).unwrap();
+    let actor = crate::util::actor();
+    reg.init_site(
+        baoxue::register::NewSite {
+            kind: baoxue::domain::SiteKind::Village,
+            name: "张庄村".into(),
+            region_code: "410423100201".into(),
+            school_code: None,
+        },
+        &actor,
+    )
+    .unwrap();
+    // No operators yet: anyone, no PIN.
+    assert!(!baoxue::operators::requires_pin(reg.conn(), "王会计").unwrap());
+    baoxue::operators::check(reg.conn(), "王会计", None).unwrap();
+    baoxue::operators::add(&mut reg, "李文书", Some("2468"), &actor).unwrap();
+    baoxue::operators::add(&mut reg, "赵主任", None, &actor).unwrap();
+    assert!(baoxue::operators::requires_pin(reg.conn(), "李文书").unwrap());
+    assert!(!baoxue::operators::requires_pin(reg.conn(), "赵主任").unwrap());
+    baoxue::operators::check(reg.conn(), "赵主任", None).unwrap();
+    let e = baoxue::operators::check(reg.conn(), "李文书", None).unwrap_err();
+    assert_eq!(e.code(), "pin_required");
+    let e = baoxue::operators::check(reg.conn(), "李文书", Some("1357")).unwrap_err();
+    assert_eq!(e.code(), "wrong_pin");
+    baoxue::operators::check(reg.conn(), "李文书", Some("2468")).unwrap();
+    let e = baoxue::operators::check(reg.conn(), "王会计", None).unwrap_err();
+    assert_eq!(e.code(), "unknown_operator");
+    // The same after the app reopens the encrypted register with its passphrase.
+    drop(reg);
+    let reg = baoxue::Register::open_with(&db, Some(PASS)).unwrap();
+    assert!(baoxue::operators::requires_pin(reg.conn(), "李文书").unwrap());
+}

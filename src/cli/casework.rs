@@ -294,8 +294,15 @@ pub fn bench_crosscheck(a: BenchCrosscheckArgs, ctx: &Ctx) -> Result<i32> {
             let path = out.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("baoxue-bench-{}.db", std::process::id()))
             });
-            let r =
-                baoxue::crosscheck::bench::run(&path, children, enrolments, runs, &ctx.actor())?;
+            let pass = super::passphrase::to_open(&path)?;
+            let r = baoxue::crosscheck::bench::run(
+                &path,
+                pass.as_deref().map(String::as_str),
+                children,
+                enrolments,
+                runs,
+                &ctx.actor(),
+            )?;
             if ctx.json {
                 ctx.print_json(&r)?;
             } else {

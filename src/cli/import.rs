@@ -299,7 +299,9 @@ pub fn bench(c: BenchCmd, ctx: &Ctx) -> Result<i32> {
             let db = register.clone().unwrap_or_else(|| dir.join("bench.db"));
             let fresh = !db.exists();
             let actor = ctx.actor();
-            let mut reg = baoxue::Register::open(&db)?;
+            // BAOXUE_PASSPHRASE set: an encrypted bench register (docs/security.md, the cost).
+            let pass = super::passphrase::to_open(&db)?;
+            let mut reg = baoxue::Register::open_with(&db, pass.as_deref().map(String::as_str))?;
             if fresh {
                 reg.init_site(
                     baoxue::register::NewSite {

@@ -45,16 +45,18 @@ fn id_for(region: &str, birth: NaiveDate, seq: u32) -> String {
     format!("{first}{}", check_char(&first))
 }
 
-/// Builds the fixture at `path` (a new file) and runs the cross-check `runs` times.
+/// Builds the fixture at `path` (a new file, encrypted when a passphrase is given) and runs the
+/// cross-check `runs` times.
 pub fn run(
     path: &Path,
+    passphrase: Option<&str>,
     roster_children: usize,
     enrolments: usize,
     runs: usize,
     actor: &Actor,
 ) -> Result<BenchReport> {
     let started = Instant::now();
-    let mut reg = Register::open(path)?;
+    let mut reg = Register::open_with(path, passphrase)?;
     if reg.site()?.is_none() {
         reg.init_site(
             NewSite {

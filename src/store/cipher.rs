@@ -7,6 +7,9 @@ use rusqlite::{Connection, ErrorCode};
 use std::io::Read;
 use std::path::Path;
 
+/// `PRAGMA cache_size` for an encrypted register: 64 MiB (negative = KiB).
+pub const ENCRYPTED_CACHE_KIB: i64 = -65536;
+
 /// What a register file on disk is, judged from its first 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileState {

@@ -94,6 +94,11 @@ pub fn open_with(path: &Path, passphrase: Option<&str>) -> Result<Connection> {
         if !cipher::key_opens(&conn)? {
             return Err(PassphraseError::Wrong.into());
         }
+        // Every page read from the file is decrypted and its HMAC checked: a larger page cache
+        // (64 MiB, filled only as used) keeps a cross-check from decrypting the same pages again
+        // (250k children: 8.3 s CPU per run with SQLite's default 2 MiB, 3.3 s with 64 MiB,
+        // plain 1.5 s; docs/security.md).
+        conn.pragma_update(None, "cache_size", cipher::ENCRYPTED_CACHE_KIB)?;
     }
     configure(&conn, true)?;
     migrate(&mut conn)?;
