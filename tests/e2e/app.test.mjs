@@ -43,12 +43,21 @@ before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true })
   const bin = path.join(os.homedir(), '.cargo', 'bin', 'tauri-driver')
   driverProcess = spawn(fs.existsSync(bin) ? bin : 'tauri-driver',
-    ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], { stdio: ['ignore', 'inherit', 'inherit'] })
+    ['--port', String(PORT), '--native-port', String(NATIVE_PORT)],
+    // Not inherited: an app that outlives its session would hold the test runner's output open.
+    { stdio: ['ignore', 'ignore', fs.openSync(path.join(FAILS, 'tauri-driver.log'), 'a')] })
   await waitForPort(PORT, 20000)
 })
 
 after(() => {
   if (driverProcess) driverProcess.kill()
+  // An app that did not exit when its session ended (seen once under load) must not keep the run
+  // waiting: every app of this run has its register under TMP.
+  try {
+    execFileSync('pkill', ['-f', TMP])
+  } catch (e) {
+    // pkill exits 1 when nothing matched.
+  }
   fs.rmSync(TMP, { recursive: true, force: true })
 })
 
