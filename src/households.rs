@@ -411,13 +411,14 @@ pub fn list_households(reg: &Register, q: &HouseholdQuery) -> Result<Vec<Househo
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::SiteKind;
     use crate::register::NewSite;
     use chrono::{DateTime, Utc};
 
-    fn village() -> (Register, Actor) {
+    /// A register set up as 张庄村 (410423100201), and its clerk. Shared by the roster tests.
+    pub(crate) fn village() -> (Register, Actor) {
         let actor = Actor::new(
             "李会计",
             DateTime::parse_from_rfc3339("2026-09-01T08:00:00Z")

@@ -135,10 +135,7 @@ pub fn check_id(raw: &str) -> Result<IdFacts> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::SiteKind;
     use crate::households::{NewChild, NewGuardian, NewHousehold};
-    use crate::register::{Actor, NewSite};
-    use chrono::{DateTime, Utc};
 
     #[test]
     fn overview_of_an_empty_register_has_no_site() {
@@ -150,23 +147,7 @@ mod tests {
 
     #[test]
     fn roster_masks_numbers_and_names_codes() {
-        let actor = Actor::new(
-            "李会计",
-            DateTime::parse_from_rfc3339("2026-09-01T08:00:00Z")
-                .unwrap()
-                .with_timezone(&Utc),
-        );
-        let mut r = Register::open_in_memory().unwrap();
-        r.init_site(
-            NewSite {
-                kind: SiteKind::Village,
-                name: "张庄村".into(),
-                region_code: "410423100201".into(),
-                school_code: None,
-            },
-            &actor,
-        )
-        .unwrap();
+        let (mut r, actor) = crate::households::tests::village();
         let id = format!(
             "41042320150308001{}",
             crate::idnum::check_char("41042320150308001")

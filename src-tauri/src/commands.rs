@@ -129,11 +129,11 @@ pub async fn code_lists() -> Reply<CodeLists> {
     Ok(baoxue::codes::codes().clone())
 }
 
-/// The statistics date: the one typed (YYYY-MM-DD), else today.
+/// The statistics date: the one typed (any form the importers accept), else today.
 fn as_of(typed: Option<String>) -> Reply<chrono::NaiveDate> {
     match typed.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(chrono::Local::now().date_naive()),
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| UiError {
+        Some(s) => baoxue::households::parse_date(s).ok_or_else(|| UiError {
             code: "invalid".into(),
             message: format!("统计日期“{s}”无效，请按 2026-11-23 的格式填写"),
         }),
