@@ -1,6 +1,6 @@
 //! 保学 desktop app: opens the register (`--db PATH`, else `BAOXUE_DB`, else the OS data
 //! directory), puts it behind `.manage(...)`, and serves the embedded UI (ui/dist). All logic
-//! lives in the core crate; `commands.rs` holds the thin commands the UI calls.
+//! lives in the core crate; `commands/` holds the thin commands the UI calls (a file per screen area).
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
