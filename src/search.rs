@@ -205,6 +205,30 @@ impl SearchIndex {
     }
 }
 
+/// The index of one register, rebuilt only when the register was written since it was built:
+/// the app keeps one and asks it at every keystroke. The connection's own change counter sees the
+/// app's writes; SQLite's `data_version` sees writes by another connection (a background merge).
+#[derive(Debug, Default)]
+pub struct CachedIndex {
+    built_at: Option<(u64, i64)>,
+    index: SearchIndex,
+}
+
+impl CachedIndex {
+    /// The current index of `conn`'s register, rebuilding it first if the register changed.
+    pub fn current(&mut self, conn: &Connection) -> Result<&SearchIndex> {
+        let generation = (
+            conn.total_changes(),
+            conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))?,
+        );
+        if self.built_at != Some(generation) {
+            self.index = SearchIndex::build(conn)?;
+            self.built_at = Some(generation);
+        }
+        Ok(&self.index)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +277,26 @@ mod tests {
         let hit = &ix.query("李四", 1)[0];
         assert_eq!(hit.id_number.as_deref(), Some("410499********0022"));
         assert_eq!(hit.matched, "name");
+    }
+
+    #[test]
+    fn cached_index_follows_the_register() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE children (id TEXT, name TEXT, id_number TEXT, student_no TEXT,
+               birth_date TEXT, village_code TEXT, household_id TEXT, deleted INTEGER);
+             INSERT INTO children VALUES ('1', '张三', NULL, NULL, NULL, NULL, NULL, 0);",
+        )
+        .unwrap();
+        let mut cache = CachedIndex::default();
+        assert_eq!(cache.current(&conn).unwrap().query("ls", 5).len(), 0);
+        conn.execute(
+            "INSERT INTO children VALUES ('2', '李四', NULL, NULL, NULL, NULL, NULL, 0)",
+            [],
+        )
+        .unwrap();
+        let ix = cache.current(&conn).unwrap();
+        assert_eq!(ix.query("ls", 5)[0].child_id, "2");
+        assert_eq!(ix.len(), 2);
     }
 }

@@ -39,6 +39,7 @@ fn main() {
     };
     let result = tauri::Builder::default()
         .manage(state)
+        .manage(commands::search::SearchState::default())
         .invoke_handler(tauri::generate_handler![
             commands::site_info,
             commands::init_site,
@@ -52,6 +53,7 @@ fn main() {
             commands::export_ledger,
             commands::child_file_html,
             commands::enrol_notices_html,
+            commands::search::search_children,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

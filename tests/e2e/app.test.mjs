@@ -101,6 +101,19 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
     await waitAllRowsContain(d, head)
     await shot(d, '06-roster-search.png')
 
+    // 查找儿童 at the top of every screen: pinyin initials find children, numbers masked, a hit
+    // opens the printable 一人一档.
+    await type(d, 'child-search', 'wx')
+    await find(d, '[data-test="child-search-results"] .el-table-v2__row', 60000)
+    await waitText(d, '[data-test="child-search-results"]', '拼音首字母')
+    const found = (await texts(d, '[data-test="child-search-results"] .el-table-v2__row')).join('\n')
+    assert.ok(!/\d{17}[\dX]/.test(found), '查找结果中的身份证号应隐去')
+    await shot(d, '11-child-search.png')
+    await click(d, '[data-test="child-search-results"] .el-table-v2__row')
+    await d.wait(async () => ((await d.executeScript(PRINT_HTML)) || '').includes('一人一档'), T, '点击查找结果后没有打开一人一档')
+    await click(d, '[data-test="print-dialog"] .el-dialog__headerbtn')
+    await (await field(d, 'child-search')).sendKeys(Key.chord(Key.CONTROL, 'a'), Key.BACK_SPACE)
+
     // 统计报表: rates by township, the children behind one figure, their one-child file, a ledger.
     await click(d, '[data-nav="reports"]')
     await find(d, '[data-test="stats-table"] .el-table__row', 60000)
@@ -136,6 +149,7 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
   }
 })
 
+const PRINT_HTML = 'const f = document.querySelector(\'[data-test="print-dialog"] iframe\'); return f ? f.srcdoc : null'
 const FRAME_HTML = 'const f = document.querySelector(\'[data-test="child-file-dialog"] iframe\'); return f ? f.srcdoc : null'
 
 async function driverSleep(d, ms) {

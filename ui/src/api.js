@@ -76,3 +76,7 @@ export const exportLedger = (kind, full, asOfDate) =>
 export const childFileHtml = (key) => call('child_file_html', { key })
 /** This autumn's 入学通知书 (grade 1 and grade 7), one A4 page per child, IDs masked. */
 export const enrolNoticesHtml = (year) => call('enrol_notices_html', { year })
+
+// --- 查找儿童 (lead) ---
+/** Children matching what was typed (name, pinyin initials, ID, 学籍号), best first, numbers masked. */
+export const searchChildren = (query, limit) => call('search_children', { query, limit })

@@ -2,6 +2,8 @@
 //! returns its result. Errors cross to the UI as `{code, message}` (the core's stable code and
 //! its Chinese text); nothing here panics. Only this layer reads the clock and the operator name.
 
+pub mod search;
+
 use baoxue::codes::CodeLists;
 use baoxue::demo::DemoSummary;
 use baoxue::domain::SiteKind;
