@@ -27,6 +27,7 @@ pub mod lists;
 pub mod notices;
 pub mod operators;
 pub mod paths;
+pub mod progress;
 pub mod register;
 pub mod roster;
 pub mod schools;

@@ -10,6 +10,7 @@ mod import_files;
 mod import_roll;
 mod import_roll_people;
 mod import_util;
+mod jobs;
 
 mod bundle;
 mod bundle_field;

@@ -16,6 +16,7 @@ use super::{codes, err, FORMAT_VERSION};
 use crate::domain::SiteKind;
 use crate::error::Result;
 use crate::hlc::Stamp;
+use crate::progress::Control;
 use crate::register::{Actor, Register};
 use crate::store::{
     self, bundle_acks, bundles_received, bundles_sent, record_base, record_heads, rows,
@@ -123,6 +124,27 @@ pub fn export_bundle(
     out: &Path,
     actor: &Actor,
 ) -> Result<ExportSummary> {
+    export_bundle_with(reg, opts, out, actor, &mut Control::default())
+}
+
+/// Rows scanned between two progress reports and cancel checks.
+const REPORT_EVERY: u64 = 1024;
+
+/// The error of a cancelled export.
+fn cancelled() -> crate::Error {
+    err(codes::CANCELLED, "导出已取消，未生成数据包，登记库未作改动")
+}
+
+/// [`export_bundle`] with progress (rows scanned of the rows held) and a cancel flag checked
+/// every [`REPORT_EVERY`] rows and before the file is written. A cancelled export writes no file,
+/// takes no sequence number and leaves the register as it was.
+pub fn export_bundle_with(
+    reg: &mut Register,
+    opts: &ExportOptions,
+    out: &Path,
+    actor: &Actor,
+    ctl: &mut Control<'_>,
+) -> Result<ExportSummary> {
     let me = reg.require_site()?;
     let recipient = resolve_recipient(reg.conn(), opts.to.as_deref())?;
     let mut w = reg.writer(actor)?;
@@ -194,10 +216,25 @@ pub fn export_bundle(
     };
     rows::set_cache_mb(conn, 256)?;
     let mut context = Context::default();
-    for info in payload::tables(conn)? {
+    let tables = payload::tables(conn)?;
+    let mut total = 0u64;
+    if ctl.progress.is_some() {
+        for info in &tables {
+            total += rows::count(conn, info.name)?;
+        }
+    }
+    let mut scanned = 0u64;
+    for info in tables {
         writer.table(info.name, &info.columns)?;
         let m = info.meta;
         rows::for_each(conn, info.name, scan_after, |r| {
+            scanned += 1;
+            if scanned.is_multiple_of(REPORT_EVERY) {
+                ctl.report(scanned, total);
+                if ctl.cancelled() {
+                    return Err(cancelled());
+                }
+            }
             let version = match r.get_ref(m.version)? {
                 ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
                 _ => "",
@@ -314,6 +351,9 @@ pub fn export_bundle(
             *counts.entry(info.name.to_string()).or_default() += 1;
         }
     }
+    if ctl.cancelled() {
+        return Err(cancelled());
+    }
     let records = writer.records;
     let payload = writer.finish()?;
 
@@ -384,9 +424,13 @@ pub fn export_bundle(
         if opts.full { "export_full" } else { "export" },
         &["to_site"],
     )?;
+    if ctl.cancelled() {
+        return Err(cancelled());
+    }
     let tmp = out.with_extension("bxb.part");
     std::fs::write(&tmp, &bytes).map_err(|e| crate::Error::io(&tmp, e))?;
     w.commit()?;
+    ctl.report(total.max(scanned), total.max(scanned));
     std::fs::rename(&tmp, out).map_err(|e| crate::Error::io(out, e))?;
     Ok(ExportSummary {
         file: out.display().to_string(),

@@ -16,6 +16,7 @@ use super::vv::{wins_over, Rank, Vv};
 use super::{codes, err};
 use crate::error::Result;
 use crate::hlc::Stamp;
+use crate::progress::Control;
 use crate::register::{Actor, Register};
 use crate::settings::Settings;
 use crate::store::{
@@ -99,8 +100,23 @@ pub fn import_with(
     actor: &Actor,
     ov: Overrides,
 ) -> ImportReport {
+    import_bundle_with(reg, bytes, file, actor, ov, &mut Control::default())
+}
+
+/// [`import_with`] with progress (records merged of the records in the bundle) and a cancel
+/// flag checked between chunks. A cancelled import is refused with reason `cancelled`: its
+/// transaction is rolled back, the register is as it was, and the same file can be imported
+/// later.
+pub fn import_bundle_with(
+    reg: &mut Register,
+    bytes: Vec<u8>,
+    file: &str,
+    actor: &Actor,
+    ov: Overrides,
+    ctl: &mut Control<'_>,
+) -> ImportReport {
     let report = ImportReport::new(file);
-    match try_import(reg, bytes, report.clone(), actor, ov) {
+    match try_import(reg, bytes, report.clone(), actor, ov, ctl) {
         Ok(r) => r,
         Err(f) => {
             let (r, e) = *f;
@@ -117,6 +133,7 @@ fn try_import(
     mut report: ImportReport,
     actor: &Actor,
     ov: Overrides,
+    ctl: &mut Control<'_>,
 ) -> std::result::Result<ImportReport, Fail> {
     macro_rules! t {
         ($e:expr) => {
@@ -196,7 +213,7 @@ fn try_import(
             return Ok(report);
         }
     }
-    let counts = t!(apply(reg, &verified, &keys, actor));
+    let counts = t!(apply(reg, &verified, &keys, actor, ctl));
     report.status = "applied".into();
     report.applied = counts.0;
     report.unchanged = counts.1;
@@ -317,6 +334,7 @@ fn apply(
     b: &VerifiedBundle,
     keys: &keys::SiteKeys,
     actor: &Actor,
+    ctl: &mut Control<'_>,
 ) -> Result<(u64, u64, u64)> {
     let mut bulk = vec![false; b.tables.len()];
     for (i, info) in b.tables.iter().enumerate() {
@@ -330,7 +348,7 @@ fn apply(
     };
     reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
     rows::set_cache_mb(reg.conn(), 512)?;
-    let result = apply_inner(reg, b, keys, &bulk, actor);
+    let result = apply_inner(reg, b, keys, &bulk, actor, ctl);
     let fk = reg.conn().pragma_update(None, "foreign_keys", "ON");
     if let Some(mode) = journal {
         rows::restore_journal(reg.conn(), &mode);
@@ -340,13 +358,24 @@ fn apply(
     Ok(counts)
 }
 
+/// The error of a cancelled merge.
+fn cancelled() -> crate::Error {
+    err(
+        codes::CANCELLED,
+        "导入已取消，此数据包未写入任何记录，可稍后重新导入",
+    )
+}
+
 fn apply_inner(
     reg: &mut Register,
     b: &VerifiedBundle,
     keys: &keys::SiteKeys,
     bulk: &[bool],
     actor: &Actor,
+    ctl: &mut Control<'_>,
 ) -> Result<(u64, u64, u64)> {
+    let total = b.manifest.payload.records;
+    let mut done = 0u64;
     let mut w = reg.writer(actor)?;
     let me = w.site().id.clone();
     let mut m = Merger::new(w.conn(), &me, &b.tables);
@@ -365,6 +394,13 @@ fn apply_inner(
         // The scope of a record may depend on others anywhere in the bundle: check all first.
         for r in b.decode_all(w.conn(), keys)? {
             m.add(r)?;
+            done += 1;
+            if done.is_multiple_of(CHUNK as u64) {
+                ctl.report(done, total);
+                if ctl.cancelled() {
+                    return Err(cancelled());
+                }
+            }
         }
     } else {
         // Decrypt, decompress and parse on a second thread while this one writes. The transaction
@@ -376,6 +412,11 @@ fn apply_inner(
                 for chunk in rx.iter() {
                     for r in chunk {
                         m.add(r)?;
+                        done += 1;
+                    }
+                    ctl.report(done, total);
+                    if ctl.cancelled() {
+                        return Err(cancelled());
                     }
                 }
                 Ok(())
@@ -401,7 +442,11 @@ fn apply_inner(
     }
     put_received(w.conn(), b, "applied", None, counts, false, actor)?;
     w.audit("bundles", &m.bundle_id, "import", &["from_site", "records"])?;
+    if ctl.cancelled() {
+        return Err(cancelled());
+    }
     w.commit()?;
+    ctl.report(total, total);
     Ok(counts)
 }
 

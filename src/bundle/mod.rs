@@ -26,8 +26,8 @@ pub mod trust;
 pub mod verify;
 pub mod vv;
 
-pub use export::{export_bundle, ExportOptions, ExportSummary};
-pub use merge::{import_bundle, ImportReport};
+pub use export::{export_bundle, export_bundle_with, ExportOptions, ExportSummary};
+pub use merge::{import_bundle, import_bundle_with, ImportReport};
 pub use verify::{UnverifiedBundle, VerifiedBundle};
 
 /// The bundle format version this build writes and reads.
@@ -53,6 +53,8 @@ pub mod codes {
     pub const FINGERPRINT: &str = "fingerprint_mismatch";
     pub const NO_RECIPIENT: &str = "no_recipient";
     pub const NOT_FOUND: &str = "not_found";
+    /// The clerk cancelled an export or import: nothing was written.
+    pub const CANCELLED: &str = "cancelled";
 }
 
 /// A bundle error with a stable code and a Chinese message.

@@ -26,6 +26,7 @@ pub mod scan;
 pub mod source;
 pub mod value;
 
+pub use crate::progress::{Control, Progress};
 pub use report::{MissingPupil, Report, RowIssue};
 pub use source::FileError;
 
@@ -34,37 +35,6 @@ use scan::DataRow;
 use source::{Flow, SheetInfo};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Progress of an import: data rows done, and an estimate of the total.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    pub done: u64,
-    pub total_estimate: u64,
-}
-
-/// How the caller follows and stops an import. The progress callback may set the cancel flag;
-/// a cancelled import writes nothing.
-#[derive(Default)]
-pub struct Control<'a> {
-    pub progress: Option<&'a mut dyn FnMut(Progress)>,
-    pub cancel: Option<&'a AtomicBool>,
-}
-
-impl Control<'_> {
-    pub fn report(&mut self, done: u64, total_estimate: u64) {
-        if let Some(p) = self.progress.as_mut() {
-            p(Progress {
-                done,
-                total_estimate: total_estimate.max(done),
-            });
-        }
-    }
-    pub fn cancelled(&self) -> bool {
-        self.cancel
-            .map(|c| c.load(Ordering::Relaxed))
-            .unwrap_or(false)
-    }
-}
 
 /// A refused row with its cells, for the errors-out file.
 #[derive(Debug, Clone)]

@@ -232,6 +232,15 @@ pub fn enrolment_ids_at(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// How many rows a table holds (tombstones included).
+pub fn count(conn: &Connection, table: &str) -> Result<u64> {
+    Ok(
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64,
+    )
+}
+
 /// Whether a table has no rows at all.
 pub fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
     Ok(
