@@ -27,6 +27,8 @@ pub struct Settings {
     pub holidays: Vec<String>,
     /// Which 巩固率 formula to use (`cohort`).
     pub retention_rate_variant: String,
+    /// How many of the app's daily backups (`<register dir>/backups`) are kept, newest first.
+    pub daily_backups_kept: u32,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             weekend_days: vec![6, 7],
             holidays: vec![],
             retention_rate_variant: "cohort".into(),
+            daily_backups_kept: 7,
         }
     }
 }
@@ -102,6 +105,12 @@ impl Settings {
             return Err(Error::invalid(
                 "dropout_absence_days",
                 "辍学天数阈值不能小于疑似辍学阈值",
+            ));
+        }
+        if !(1..=366).contains(&self.daily_backups_kept) {
+            return Err(Error::invalid(
+                "daily_backups_kept",
+                "每日备份保留份数应在1到366之间",
             ));
         }
         Ok(())

@@ -1,7 +1,7 @@
 // End-to-end test of the real 保学 desktop app (harness in harness.mjs): tauri-driver (WebDriver) over Debian's
 // WebKitWebDriver drives the built binary under Xvfb (see scripts/test). It sets up a site on a
-// fresh register, adds a household with a child through the form, restarts the app and finds them
-// again; then loads the demo county into a second register and searches it. Every screen visited
+// fresh register (encrypted with the passphrase typed twice in set-up), adds a household with a
+// child through the form, restarts the app, unlocks it and finds them again; then loads the demo county into a second register and searches it. Every screen visited
 // is saved as a screenshot into docs/screenshots/ (the README shows them).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -14,6 +14,7 @@ useDriver()
 
 const CHILD_ID = idNumber('41042320170615123') // born 2017-06-15, sequence odd → 男
 const WRONG_ID = CHILD_ID.slice(0, 17) + (CHILD_ID[17] === '0' ? '1' : '0')
+const PASSPHRASE = '张庄村登记2026'
 
 test('set up a village, add a household with a child, restart, still listed', { timeout: 300000 }, async () => {
   const db = path.join(TMP, 'village.db')
@@ -25,6 +26,8 @@ test('set up a village, add a household with a child, restart, still listed', { 
 
     // A wrong region code is refused with a Chinese message from the core.
     await type(d, 'site-name-input', '张庄村委会')
+    await type(d, 'site-passphrase', PASSPHRASE)
+    await type(d, 'site-passphrase-confirm', PASSPHRASE)
     await type(d, 'site-region', '4104231')
     await click(d, '[data-test="site-save"]')
     await waitText(d, '[data-test="setup-error"]', '区划代码')
@@ -60,9 +63,11 @@ test('set up a village, add a household with a child, restart, still listed', { 
     await d.quit()
   }
 
-  // Restart on the same register: the household is still there.
+  // Restart on the same register: unlocked with its passphrase, the household is still there.
   d = await openApp(db)
   try {
+    await type(d, 'unlock-passphrase', PASSPHRASE)
+    await click(d, '[data-test="unlock-submit"]')
     await waitText(d, '[data-test="site-name"]', '张庄村委会')
     await waitText(d, '[data-test="roster-table"] .el-table__row', '王建军')
     await waitText(d, '[data-test="roster-table"] .el-table__row', '王小雨')

@@ -1,6 +1,7 @@
 //! The commands the UI calls: each takes the managed register, calls one core function and
 //! returns its result. Errors cross to the UI as `{code, message}` (the core's stable code and
 //! its Chinese text); nothing here panics. Only this layer reads the clock and the operator name.
+//! `AppState::register()` gives the open register or refuses with `locked` (see `security.rs`).
 
 pub mod search;
 
@@ -18,21 +19,72 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use tauri::State;
 
-/// The open register and who is working on it.
+pub mod security;
+
+/// The register (`None` while it is locked: encrypted and not unlocked yet, an operator PIN not
+/// given yet, or no register file before site setup) and who works on it.
 pub struct AppState {
-    pub register: Mutex<Register>,
+    pub register: Mutex<Option<Register>>,
     pub path: PathBuf,
     pub operator: String,
 }
 
+/// The open register, held locked for one command: derefs to [`Register`].
+pub struct Open<'a>(MutexGuard<'a, Option<Register>>);
+
+impl std::ops::Deref for Open<'_> {
+    type Target = Register;
+    fn deref(&self) -> &Register {
+        // Invariant: `AppState::register` builds an `Open` only around a `Some`, and the guard
+        // keeps the slot locked for as long as the `Open` lives.
+        self.0
+            .as_ref()
+            .expect("Open is built only around an open register")
+    }
+}
+
+impl std::ops::DerefMut for Open<'_> {
+    fn deref_mut(&mut self) -> &mut Register {
+        self.0
+            .as_mut()
+            .expect("Open is built only around an open register")
+    }
+}
+
 impl AppState {
-    fn register(&self) -> Result<MutexGuard<'_, Register>, UiError> {
+    /// The slot itself (open or not), for the commands that open or close the register.
+    pub(crate) fn slot(&self) -> Result<MutexGuard<'_, Option<Register>>, UiError> {
         self.register.lock().map_err(|_| UiError {
             code: "busy".into(),
             message: "登记库暂时不可用，请关闭程序后重新打开".into(),
         })
     }
-    fn actor(&self) -> Actor {
+
+    /// The open register, or `locked` (encrypted and not unlocked yet, or the operator's PIN
+    /// not given yet) / `not_initialised` (no register file yet: site setup creates it).
+    pub(crate) fn register(&self) -> Result<Open<'_>, UiError> {
+        let slot = self.slot()?;
+        if slot.is_some() {
+            return Ok(Open(slot));
+        }
+        drop(slot);
+        Err(match baoxue::encryption::protection(&self.path)? {
+            baoxue::encryption::Protection::Missing => baoxue::Error::NotInitialised.into(),
+            baoxue::encryption::Protection::Encrypted => UiError {
+                code: "locked".into(),
+                message: "登记库已加密，尚未解锁：请在解锁界面输入设置单位时设定的口令".into(),
+            },
+            baoxue::encryption::Protection::Plain => UiError {
+                code: "locked".into(),
+                message: format!(
+                    "登记库尚未打开：请在解锁界面输入操作员“{}”的密码",
+                    self.operator
+                ),
+            },
+        })
+    }
+
+    pub(crate) fn actor(&self) -> Actor {
         Actor::new(&self.operator, chrono::Utc::now())
     }
 }
@@ -76,7 +128,12 @@ pub struct SiteInfo {
 
 #[tauri::command]
 pub async fn site_info(state: State<'_, AppState>) -> Reply<SiteInfo> {
-    let overview = roster::overview(&*state.register()?)?;
+    let overview = match state.register() {
+        Ok(reg) => roster::overview(&reg)?,
+        // No register file yet: an empty overview (no site), so the UI shows site setup.
+        Err(e) if e.code == "not_initialised" => roster::overview(&Register::open_in_memory()?)?,
+        Err(e) => return Err(e),
+    };
     Ok(SiteInfo {
         overview,
         path: state.path.display().to_string(),
@@ -84,8 +141,15 @@ pub async fn site_info(state: State<'_, AppState>) -> Reply<SiteInfo> {
     })
 }
 
+/// Site setup. A new register file is created encrypted with `passphrase` (required, at least
+/// `min_passphrase_chars` from `lock_state`); a register already open is set up as it is.
 #[tauri::command]
-pub async fn init_site(state: State<'_, AppState>, site: SiteForm) -> Reply<Overview> {
+pub async fn init_site(
+    state: State<'_, AppState>,
+    site: SiteForm,
+    passphrase: Option<String>,
+) -> Reply<Overview> {
+    security::create_if_missing(&state, passphrase, false)?;
     let mut reg = state.register()?;
     let new = NewSite {
         kind: site.kind,
@@ -97,8 +161,14 @@ pub async fn init_site(state: State<'_, AppState>, site: SiteForm) -> Reply<Over
     Ok(roster::overview(&reg)?)
 }
 
+/// Loads the demonstration county into an empty register: a new register file is encrypted when
+/// a passphrase is given, else plain (a training register).
 #[tauri::command]
-pub async fn load_demo(state: State<'_, AppState>) -> Reply<DemoSummary> {
+pub async fn load_demo(
+    state: State<'_, AppState>,
+    passphrase: Option<String>,
+) -> Reply<DemoSummary> {
+    security::create_if_missing(&state, passphrase, true)?;
     let mut reg = state.register()?;
     Ok(baoxue::demo::load_demo(&mut reg, &state.actor())?)
 }

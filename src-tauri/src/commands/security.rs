@@ -1,0 +1,168 @@
+//! Locking and unlocking the register (encryption at rest, operator PINs), the passphrase change
+//! in 设置 and the daily backup when the window closes. The policy and the messages are the
+//! core's (`baoxue::encryption`, `baoxue::operators`, `baoxue::backup`); see docs/security.md.
+
+use super::{AppState, Reply, UiError};
+use baoxue::encryption::{self, PassphraseError, Protection};
+use baoxue::Register;
+use serde::Serialize;
+use tauri::State;
+
+/// Where the register stands before anything else is shown.
+#[derive(Debug, Serialize)]
+pub struct LockState {
+    /// `missing` (show site setup with a passphrase), `plain` or `encrypted`.
+    pub protection: Protection,
+    /// False: show the unlock screen (or set-up when `missing`).
+    pub open: bool,
+    /// The plain register's operator must give a PIN (for an encrypted one `unlock` answers
+    /// `pin_required` after the passphrase).
+    pub pin_required: bool,
+    pub min_passphrase_chars: usize,
+    pub operator: String,
+    pub path: String,
+}
+
+#[tauri::command]
+pub async fn lock_state(state: State<'_, AppState>) -> Reply<LockState> {
+    let protection = encryption::protection(&state.path)?;
+    let open = state.slot()?.is_some();
+    let pin_required = if !open && protection == Protection::Plain {
+        let reg = Register::open(&state.path)?;
+        baoxue::operators::requires_pin(reg.conn(), &state.operator)?
+    } else {
+        false
+    };
+    Ok(LockState {
+        protection,
+        open,
+        pin_required,
+        min_passphrase_chars: encryption::MIN_PASSPHRASE_CHARS,
+        operator: state.operator.clone(),
+        path: state.path.display().to_string(),
+    })
+}
+
+/// Opens the register: an encrypted one with its passphrase (ignored for a plain one), then the
+/// operator's PIN when the operator has one. Refusals: `wrong_passphrase` (nothing opened,
+/// nothing written), `passphrase_required`, `pin_required`, `wrong_pin`, `unknown_operator`.
+#[tauri::command]
+pub async fn unlock(
+    state: State<'_, AppState>,
+    passphrase: Option<String>,
+    pin: Option<String>,
+) -> Reply<()> {
+    let mut slot = state.slot()?;
+    if slot.is_some() {
+        return Ok(());
+    }
+    let passphrase = passphrase.filter(|p| !p.is_empty());
+    let reg = match encryption::protection(&state.path)? {
+        Protection::Missing => return Err(baoxue::Error::NotInitialised.into()),
+        Protection::Encrypted => match passphrase {
+            Some(p) => Register::open_with(&state.path, Some(&p))?,
+            None => return Err(baoxue::Error::from(PassphraseError::Required).into()),
+        },
+        Protection::Plain => Register::open(&state.path)?,
+    };
+    let pin = pin.filter(|p| !p.trim().is_empty());
+    baoxue::operators::check(reg.conn(), &state.operator, pin.as_deref())?;
+    *slot = Some(reg);
+    Ok(())
+}
+
+/// Creates the register file when there is none yet (site setup, demo): encrypted with
+/// `passphrase` (checked: long enough). Without one, set-up is refused unless plain was chosen
+/// (`BAOXUE_NO_ENCRYPTION=1`, as `baoxue init`); the demonstration county may go into a plain
+/// training register (`plain_allowed`).
+pub(crate) fn create_if_missing(
+    state: &AppState,
+    passphrase: Option<String>,
+    plain_allowed: bool,
+) -> Reply<()> {
+    let mut slot = state.slot()?;
+    if slot.is_some() || encryption::protection(&state.path)? != Protection::Missing {
+        return Ok(());
+    }
+    let passphrase = passphrase.filter(|p| !p.is_empty());
+    *slot = Some(match passphrase {
+        Some(pass) => {
+            encryption::check_new_passphrase(&pass).map_err(baoxue::Error::from)?;
+            Register::open_with(&state.path, Some(&pass))?
+        }
+        None if plain_allowed || no_encryption_chosen() => Register::open(&state.path)?,
+        None => return Err(baoxue::Error::from(PassphraseError::NotGiven).into()),
+    });
+    Ok(())
+}
+
+fn no_encryption_chosen() -> bool {
+    matches!(
+        std::env::var("BAOXUE_NO_ENCRYPTION").as_deref(),
+        Ok("1" | "true" | "yes")
+    )
+}
+
+/// 设置 → 更换口令: an encrypted register is re-keyed (`current` must be the passphrase it was
+/// unlocked with); a plain one is encrypted with `new` (its file is rewritten, then reopened).
+/// Audited (`rekey` / `encrypt`), never the value.
+#[tauri::command]
+pub async fn change_passphrase(
+    state: State<'_, AppState>,
+    current: Option<String>,
+    new: String,
+) -> Reply<()> {
+    encryption::check_new_passphrase(&new).map_err(baoxue::Error::from)?;
+    let actor = state.actor();
+    let mut slot = state.slot()?;
+    let Some(reg) = slot.as_mut() else {
+        drop(slot);
+        return Err(state.register().err().unwrap_or_else(|| UiError {
+            code: "locked".into(),
+            message: "登记库尚未打开".into(),
+        }));
+    };
+    if reg.is_encrypted() {
+        if reg.passphrase() != current.as_deref() {
+            return Err(baoxue::Error::from(PassphraseError::Wrong).into());
+        }
+        reg.change_passphrase(&new, &actor)?;
+        return Ok(());
+    }
+    // A plain register: close it, encrypt the file, reopen it with the new passphrase (or as it
+    // was, when encrypting failed: the plain file is then untouched).
+    reg.require_site()?;
+    *slot = None;
+    let result = encryption::encrypt_file(&state.path, &new, &actor);
+    *slot = Some(match &result {
+        Ok(()) => Register::open_with(&state.path, Some(&new))?,
+        Err(_) => Register::open(&state.path)?,
+    });
+    Ok(result?)
+}
+
+/// The app's daily backup when its window closes: `<register dir>/backups/baoxue-DATE.bak`, the
+/// newest `daily_backups_kept` (a county setting, default 7) kept. A plain (training) register
+/// has no passphrase to encrypt a backup with and is skipped. Errors are printed; closing goes on.
+pub fn backup_on_exit(state: &AppState) {
+    let Ok(slot) = state.register.lock() else {
+        return;
+    };
+    let Some(reg) = slot.as_ref().filter(|r| r.is_encrypted()) else {
+        return;
+    };
+    let keep = match baoxue::settings::Settings::load(reg.conn()) {
+        Ok(s) => s.daily_backups_kept as usize,
+        Err(e) => {
+            eprintln!("每日备份：无法读取设置（{e}），按保留7份处理");
+            7
+        }
+    };
+    let dir = state.path.with_file_name("backups");
+    let today = chrono::Local::now().date_naive();
+    match baoxue::backup::daily(reg, &dir, keep, today, chrono::Utc::now()) {
+        Ok(Some(info)) => eprintln!("每日备份已写入 {}", info.file),
+        Ok(None) => {}
+        Err(e) => eprintln!("每日备份失败（{}）：{e}", dir.display()),
+    }
+}
