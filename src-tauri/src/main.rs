@@ -7,6 +7,7 @@ mod commands;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use tauri::Manager;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -22,16 +23,27 @@ fn main() {
                 .map(PathBuf::from)
         })
         .unwrap_or_else(baoxue::paths::default_db_path);
-    let register = match baoxue::Register::open(&path) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("无法打开登记库（{}）：{e}", path.display());
-            std::process::exit(1);
-        }
-    };
     let operator = std::env::var("BAOXUE_OPERATOR")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "未署名".into());
+    // A plain register opens at once (unless its operator must give a PIN); an encrypted one
+    // waits for `unlock` (the unlock screen), a missing one for site setup or the demo.
+    let register = match baoxue::encryption::protection(&path) {
+        Ok(baoxue::encryption::Protection::Plain) => match baoxue::Register::open(&path) {
+            Ok(r) => baoxue::operators::check(r.conn(), &operator, None)
+                .is_ok()
+                .then_some(r),
+            Err(e) => {
+                eprintln!("无法打开登记库（{}）：{e}", path.display());
+                std::process::exit(1);
+            }
+        },
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!("无法读取登记库（{}）：{e}", path.display());
+            std::process::exit(1);
+        }
+    };
     let state = commands::AppState {
         register: Mutex::new(register),
         path,
@@ -40,7 +52,15 @@ fn main() {
     let result = tauri::Builder::default()
         .manage(state)
         .manage(commands::search::SearchState::default())
+        .on_window_event(|window, event| {
+            if matches!(event, tauri::WindowEvent::Destroyed) {
+                commands::security::backup_on_exit(&window.state::<commands::AppState>());
+            }
+        })
         .invoke_handler(tauri::generate_handler![
+            commands::security::lock_state,
+            commands::security::unlock,
+            commands::security::change_passphrase,
             commands::site_info,
             commands::init_site,
             commands::load_demo,

@@ -21,6 +21,15 @@ const TITLES = {
   id_check_digit: '身份证号校验位错误',
   id_region: '身份证号地区码无效',
   ipc: '程序内部通信失败',
+  locked: '登记库尚未解锁',
+  passphrase_required: '需要口令',
+  wrong_passphrase: '口令不正确',
+  passphrase_too_short: '口令太短',
+  passphrase_mismatch: '两次口令不一致',
+  passphrase_not_given: '需要设定口令',
+  pin_required: '需要操作员密码',
+  wrong_pin: '操作员密码不正确',
+  unknown_operator: '不是本登记库的操作员',
 }
 
 /** An error the UI can show: a stable code, a short Chinese title and the full Chinese message. */
@@ -43,10 +52,12 @@ async function call(command, args) {
 
 /** The site (null before set-up), household and child counts, register path, operator. */
 export const siteInfo = () => call('site_info')
-/** Sets up this register's site: {kind, name, region_code, school_code}. */
-export const initSite = (site) => call('init_site', { site })
-/** Loads the fictional demo county into an empty register. */
-export const loadDemo = () => call('load_demo')
+/** Sets up this register's site: {kind, name, region_code, school_code}; a new register file is
+ * encrypted with the passphrase. */
+export const initSite = (site, passphrase) => call('init_site', { site, passphrase: passphrase || null })
+/** Loads the fictional demo county into an empty register (encrypted when a passphrase is given,
+ * else a plain training register). */
+export const loadDemo = (passphrase) => call('load_demo', { passphrase: passphrase || null })
 /** Households with children, numbers masked: {search, area, limit, offset}. */
 export const listHouseholds = (query) => call('list_households', { query })
 /** Adds a household with its children in one transaction; returns the stored row (masked). */
@@ -80,3 +91,13 @@ export const enrolNoticesHtml = (year) => call('enrol_notices_html', { year })
 // --- 查找儿童 (lead) ---
 /** Children matching what was typed (name, pinyin initials, ID, 学籍号), best first, numbers masked. */
 export const searchChildren = (query, limit) => call('search_children', { query, limit })
+
+// --- Security (encryption at rest, unlock, operator PIN, passphrase change; docs/security.md) ---
+/** {protection: missing|plain|encrypted, open, pin_required, min_passphrase_chars, operator, path}. */
+export const lockState = () => call('lock_state')
+/** Opens the register with its passphrase (and the operator's PIN when it has one). */
+export const unlock = (passphrase, pin) => call('unlock', { passphrase: passphrase || null, pin: pin || null })
+/** Re-keys an encrypted register (current = its passphrase) or encrypts a plain one. */
+export const changePassphrase = (current, next) => call('change_passphrase', { current: current || null, new: next })
+/** The same text as the core's passphrase_mismatch, for the confirm field checked before sending. */
+export const MISMATCH = new ApiError('passphrase_mismatch', '两次输入的口令不一致，请重新输入')
