@@ -91,7 +91,7 @@ pub struct ClassDay {
     pub grade: Option<i64>,
     pub class_name: Option<String>,
     pub date: String,
-    /// Pupils absent without leave: 学籍号, ID number or name.
+    /// Pupils absent without leave: record id, 学籍号, ID number or name.
     pub absent: Vec<String>,
     /// Pupils on leave.
     pub leave: Vec<String>,
@@ -145,7 +145,8 @@ fn find_pupil<'a>(class: &'a [Pupil], who: &str) -> Result<&'a Pupil> {
     let hits: Vec<&Pupil> = class
         .iter()
         .filter(|p| {
-            p.student_no.as_deref() == Some(norm.as_str())
+            p.child_id == who.trim()
+                || p.student_no.as_deref() == Some(norm.as_str())
                 || (key.is_some() && p.id_key == key)
                 || p.name == name
         })
@@ -533,6 +534,82 @@ pub fn day_summary(conn: &Connection, school: &str, date: &str) -> Result<BTreeM
     let mut out = BTreeMap::new();
     for m in store::attendance::list_between(conn, Some(school), date, date)? {
         *out.entry(m.status).or_insert(0) += 1;
+    }
+    Ok(out)
+}
+
+/// One pupil of a class on a day, for the entry sheet: the status recorded, else 出勤.
+#[derive(Debug, Clone, Serialize)]
+pub struct SheetRow {
+    pub child_id: String,
+    pub name: String,
+    pub student_no: Option<String>,
+    pub id_masked: Option<String>,
+    pub grade: Option<i64>,
+    pub class_name: Option<String>,
+    /// `present`, `absent` or `leave`.
+    pub status: String,
+    /// Whether a mark for this day is already stored.
+    pub recorded: bool,
+}
+
+/// The entry sheet of a class (or the whole school) on a day: every pupil studying there, with
+/// the mark already recorded that day (else present).
+pub fn class_sheet(
+    conn: &Connection,
+    school: &str,
+    grade: Option<i64>,
+    class_name: Option<&str>,
+    date: &str,
+) -> Result<Vec<SheetRow>> {
+    let day = parse_date(date)
+        .ok_or_else(|| Error::invalid("日期", format!("“{date}”不是有效日期，请写成 2026-10-12")))?
+        .to_string();
+    let marks: HashMap<String, String> =
+        store::attendance::list_between(conn, Some(school.trim()), &day, &day)?
+            .into_iter()
+            .map(|m| (m.child_id, m.status))
+            .collect();
+    Ok(roll(conn, school.trim())?
+        .into_iter()
+        .filter(|p| grade.is_none() || p.grade == grade)
+        .filter(|p| class_name.is_none() || p.class_name.as_deref() == class_name)
+        .map(|p| {
+            let status = marks.get(&p.child_id).cloned();
+            SheetRow {
+                recorded: status.is_some(),
+                status: status.unwrap_or_else(|| "present".into()),
+                id_masked: p.id_key.as_deref().map(idnum::mask_id),
+                child_id: p.child_id,
+                name: p.name,
+                student_no: p.student_no,
+                grade: p.grade,
+                class_name: p.class_name,
+            }
+        })
+        .collect())
+}
+
+/// One class of a school (grade and class name) with its pupils studying.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClassRef {
+    pub grade: Option<i64>,
+    pub class_name: Option<String>,
+    pub pupils: usize,
+}
+
+/// The classes of a school, in grade and class order.
+pub fn classes(conn: &Connection, school: &str) -> Result<Vec<ClassRef>> {
+    let mut out: Vec<ClassRef> = Vec::new();
+    for p in roll(conn, school.trim())? {
+        match out.last_mut() {
+            Some(c) if c.grade == p.grade && c.class_name == p.class_name => c.pupils += 1,
+            _ => out.push(ClassRef {
+                grade: p.grade,
+                class_name: p.class_name,
+                pupils: 1,
+            }),
+        }
     }
     Ok(out)
 }

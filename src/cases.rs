@@ -639,6 +639,10 @@ pub struct CaseFile {
     pub joint_attempts_required: u32,
     /// The states the case may move to now.
     pub next_states: Vec<String>,
+    /// Whether a persuasion attempt may be recorded now.
+    pub attempt_allowed: bool,
+    /// Whether a 限期返校通知书 may be issued now.
+    pub notice_allowed: bool,
     /// On the watch list (反弹) until this day, if the pupil returned or was placed.
     pub watch_until: Option<String>,
 }
@@ -658,6 +662,8 @@ pub fn case_file(conn: &Connection, case_id: &str) -> Result<CaseFile> {
         joint_attempts: joint_attempts(conn, &case.meta.id)?,
         joint_attempts_required: settings.joint_attempts_required,
         next_states: allowed(&case.state).iter().map(|s| s.to_string()).collect(),
+        attempt_allowed: attempts_allowed(&case.state),
+        notice_allowed: crate::notices::return_notice_allowed(&case.state),
         watch_until: watch.map(|d| d.to_string()),
         events,
         case,

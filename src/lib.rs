@@ -23,6 +23,7 @@ pub mod idnum;
 pub mod import;
 pub mod ledger;
 pub mod limits;
+pub mod listexport;
 pub mod lists;
 pub mod notices;
 pub mod operators;
@@ -37,6 +38,7 @@ pub mod snapshot;
 pub mod stats;
 pub mod store;
 pub mod verification;
+pub mod worklists;
 
 pub use error::{Error, Result};
 pub use register::{Actor, Register};

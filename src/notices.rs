@@ -195,6 +195,11 @@ pub fn enrol_html(
     Ok(h)
 }
 
+/// Whether a 限期返校通知书 may be issued for a case in this state (已确认辍学, 劝返中).
+pub fn return_notice_allowed(state: &str) -> bool {
+    matches!(state, "confirmed" | "persuading")
+}
+
 /// Issues a 限期返校通知书 for a case: checks the case is open and not yet returned, appends a
 /// `notice` event (with the deadline) and returns the printable HTML.
 pub fn issue_return_notice(
@@ -205,7 +210,7 @@ pub fn issue_return_notice(
     actor: &Actor,
 ) -> Result<String> {
     let case = cases::resolve(reg.conn(), case_id)?;
-    if !matches!(case.state.as_str(), "confirmed" | "persuading") {
+    if !return_notice_allowed(&case.state) {
         return Err(Error::invalid(
             "限期返校通知书",
             "只有“已确认辍学”或“劝返中”的个案才能发限期返校通知书",

@@ -506,6 +506,9 @@ pub struct DrillRow {
     pub child_id: String,
     pub name: String,
     pub id_masked: String,
+    /// The full number, for an export the clerk confirmed; never sent to the screen.
+    #[serde(skip)]
+    pub id_number: Option<String>,
     pub birth_date: Option<String>,
     pub village_code: Option<String>,
     /// In the numerator (counted), or only in the denominator.
@@ -544,6 +547,7 @@ pub fn drill_rows(
                     .as_deref()
                     .map(crate::idnum::mask_id)
                     .unwrap_or_default(),
+                id_number: p.id_number.clone(),
                 birth_date: p.birth_date.clone(),
                 village_code: p.village_code.clone(),
                 counted: *counted,

@@ -1,6 +1,7 @@
 //! Integration tests of the core and the `baoxue` CLI, built as one test binary.
 
 mod casework;
+mod casework_app;
 mod casework_cases;
 mod foundation;
 mod reports;
