@@ -543,6 +543,7 @@ pub fn day_summary(conn: &Connection, school: &str, date: &str) -> Result<BTreeM
 pub struct SheetRow {
     pub child_id: String,
     pub name: String,
+    /// Masked when it carries the ID number (G-form).
     pub student_no: Option<String>,
     pub id_masked: Option<String>,
     pub grade: Option<i64>,
@@ -582,7 +583,7 @@ pub fn class_sheet(
                 id_masked: p.id_key.as_deref().map(idnum::mask_id),
                 child_id: p.child_id,
                 name: p.name,
-                student_no: p.student_no,
+                student_no: p.student_no.as_deref().map(idnum::mask_student_no),
                 grade: p.grade,
                 class_name: p.class_name,
             }

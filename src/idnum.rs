@@ -160,6 +160,15 @@ pub fn mask_id(s: &str) -> String {
     out
 }
 
+/// Masks a 学籍号 for display: a G-form number carries the pupil's ID number, masked like one
+/// (`G410423********1234`); J- and L-form numbers are not ID numbers and stay as they are.
+pub fn mask_student_no(s: &str) -> String {
+    match StudentNo::parse(s) {
+        Ok(StudentNo::G(id)) => format!("G{}", id.masked()),
+        _ => s.to_string(),
+    }
+}
+
 /// Masks a phone number: `138****5678`.
 pub fn mask_phone(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
@@ -346,6 +355,17 @@ pub fn link_key(id_number: Option<&str>, student_no: Option<&str>) -> Option<Str
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_g_form_student_number_is_masked_like_the_id_inside_it() {
+        let id = format!("41042320130508000{}", check_char("41042320130508000"));
+        assert_eq!(
+            mask_student_no(&format!("G{id}")),
+            format!("G{}", mask_id(&id))
+        );
+        assert_eq!(mask_student_no("J410423201305080001"), "J410423201305080001");
+        assert_eq!(mask_student_no("不是学籍号"), "不是学籍号");
+    }
+
     use super::*;
 
     #[test]

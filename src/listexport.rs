@@ -189,7 +189,11 @@ pub fn build(reg: &Register, kind: &ListKind, as_of: NaiveDate, full: bool) -> R
                             opt(&c.child.sex),
                             opt(&c.child.birth_date),
                             id(c.child.id_number.as_deref(), full),
-                            opt(&c.child.student_no),
+                            match &c.child.student_no {
+                                Some(n) if full => n.clone(),
+                                Some(n) => crate::idnum::mask_student_no(n),
+                                None => String::new(),
+                            },
                             c.guardians
                                 .iter()
                                 .map(|g| match &g.relation {
@@ -241,7 +245,10 @@ pub fn build(reg: &Register, kind: &ListKind, as_of: NaiveDate, full: bool) -> R
                         s.reason.clone(),
                         if s.priority { "是" } else { "" }.into(),
                         s.priority_group_names.join("、"),
-                        opt(&s.case_state),
+                        s.case_state
+                            .as_deref()
+                            .map(|c| codes::name_of(&codes::codes().case_states, c))
+                            .unwrap_or_default(),
                     ]
                 })
                 .collect();

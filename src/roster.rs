@@ -90,7 +90,11 @@ pub fn masked_row(v: &HouseholdView) -> RosterRow {
                 sex: c.child.sex.clone(),
                 birth_date: c.child.birth_date.clone(),
                 id_number: c.child.id_number.as_deref().map(mask_id),
-                student_no: c.child.student_no.clone(),
+                student_no: c
+                    .child
+                    .student_no
+                    .as_deref()
+                    .map(crate::idnum::mask_student_no),
                 flags: names(&lists.child_flags, &c.child.flags),
                 guardians: c
                     .guardians

@@ -74,6 +74,24 @@ fn main() {
             commands::child_file_html,
             commands::enrol_notices_html,
             commands::search::search_children,
+            // 比对核查, 个案, 考勤 and list exports (commands/casework.rs)
+            commands::casework::casework_names,
+            commands::casework::home_counts,
+            commands::casework::crosscheck_run,
+            commands::casework::crosscheck_confirm,
+            commands::casework::tasks_create,
+            commands::casework::tasks_list,
+            commands::casework::task_record,
+            commands::casework::cases_list,
+            commands::casework::case_view,
+            commands::casework::case_attempt,
+            commands::casework::case_transition,
+            commands::casework::return_notice_html,
+            commands::casework::attendance_classes,
+            commands::casework::attendance_sheet,
+            commands::casework::attendance_record,
+            commands::casework::warnings_list,
+            commands::casework::export_list,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -101,3 +101,44 @@ export const unlock = (passphrase, pin) => call('unlock', { passphrase: passphra
 export const changePassphrase = (current, next) => call('change_passphrase', { current: current || null, new: next })
 /** The same text as the core's passphrase_mismatch, for the confirm field checked before sending. */
 export const MISMATCH = new ApiError('passphrase_mismatch', '两次输入的口令不一致，请重新输入')
+
+// --- case work: 比对核查, 个案, 考勤, and any list as a file (commands/casework.rs) -------------
+/** Division names by code and the registered schools [{code, name, township_code}]. */
+export const caseworkNames = () => call('casework_names')
+/** 首页 counts: warnings due today, cases needing action, open cases, open home-visit tasks. */
+export const homeCounts = () => call('home_counts')
+/** The cross-check on a date: {suspected, to_confirm, window …}, ID numbers masked. */
+export const crosscheckRun = (asOfDate) => call('crosscheck_run', { asOfDate: asOfDate || null })
+/** Confirms a probable match: the listed child and the enrolled pupil are the same child. */
+export const crosscheckConfirm = (childId, pupilId) => call('crosscheck_confirm', { childId, pupilId })
+/** Turns the suspected children into home-visit tasks for their village/township. */
+export const tasksCreate = (asOfDate) => call('tasks_create', { asOfDate: asOfDate || null })
+/** Verification tasks (area = code prefix, taskState = open|done), numbers masked. */
+export const tasksList = (area, taskState) => call('tasks_list', { area: area || null, taskState: taskState || null })
+/** Records a home-visit finding {finding, detail, found_on, found_by}; a confirmed dropout opens a case. */
+export const taskRecord = (taskId, form) => call('task_record', { taskId, form })
+/** Cases: filter {state, reason, township, priority, needs_action}. */
+export const casesList = (filter) => call('cases_list', { filter: filter || {} })
+/** One case file: the case, its legal next states, whether an attempt/notice is allowed, the timeline. */
+export const caseView = (caseId) => call('case_view', { caseId })
+/** Records a persuasion attempt {on_date, participants[], joint, method, said, result}. */
+export const caseAttempt = (caseId, attempt) => call('case_attempt', { caseId, attempt })
+/** Moves a case {to, on_date, note, approver, doc_no, assessment, school, placement, reason}. */
+export const caseTransition = (caseId, transition) => call('case_transition', { caseId, transition })
+/** Issues the 限期返校通知书 (recorded on the case) and returns it as printable A4 HTML. */
+export const returnNoticeHtml = (caseId, deadline, issuer) => call('return_notice_html', { caseId, deadline, issuer })
+/** The classes of a school [{grade, class_name, pupils}]. */
+export const attendanceClasses = (school) => call('attendance_classes', { school })
+/** A class's entry sheet on a day: every pupil with the status recorded (else present). */
+export const attendanceSheet = (school, grade, className, date) =>
+  call('attendance_sheet', { school, grade: grade ?? null, className: className ?? null, date })
+/** Saves a class's day {school, grade, class_name, date, absent[], leave[]} (record ids). */
+export const attendanceRecord = (day) => call('attendance_record', { day })
+/** Pupils whose absences crossed a threshold, with since when (school = one school or all). */
+export const warningsList = (asOfDate, school) => call('warnings_list', { asOfDate: asOfDate || null, school: school || null })
+/**
+ * Writes a list into the documents folder as .xlsx or .csv (UTF-8 with BOM), never over an earlier
+ * file; list = {kind: drill|roster|suspected|cases|warnings, …}; full = unmasked (audited).
+ */
+export const exportList = (list, format, full, asOfDate) =>
+  call('export_list', { list, format, full, asOfDate: asOfDate || null })

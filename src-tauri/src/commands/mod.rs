@@ -5,6 +5,8 @@
 
 pub mod search;
 
+pub mod casework;
+
 use baoxue::codes::CodeLists;
 use baoxue::demo::DemoSummary;
 use baoxue::domain::SiteKind;
