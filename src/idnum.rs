@@ -362,7 +362,10 @@ mod tests {
             mask_student_no(&format!("G{id}")),
             format!("G{}", mask_id(&id))
         );
-        assert_eq!(mask_student_no("J410423201305080001"), "J410423201305080001");
+        assert_eq!(
+            mask_student_no("J410423201305080001"),
+            "J410423201305080001"
+        );
         assert_eq!(mask_student_no("不是学籍号"), "不是学籍号");
     }
 
