@@ -200,6 +200,49 @@ fn a_wrong_or_missing_passphrase_is_refused_and_touches_nothing() {
     ok(&r.db, &["household", "list"], &keyed(PASS));
 }
 
+/// The app keeps its connection open until it exits, so a register it left (or a crash, or a
+/// power cut) has a `-wal` beside it. A wrong passphrase must not checkpoint that WAL into the
+/// file on closing its failed connection: the register and its WAL stay byte for byte (the
+/// `-shm` index is shared memory that any reader rebuilds, not data), and the right passphrase
+/// then finds everything.
+#[test]
+fn a_wrong_passphrase_leaves_an_unclosed_registers_wal_alone() {
+    let r = TempRegister::new();
+    ok(&r.db, &init_args(), &keyed(PASS));
+    let actor = baoxue::Actor::new("测试员", chrono::Utc::now());
+    let mut reg = baoxue::Register::open_with(&r.db, Some(PASS)).unwrap();
+    let household = baoxue::households::NewHousehold {
+        head_name: "欧阳志明".into(),
+        village_code: "410423100201".into(),
+        children: vec![baoxue::households::NewChild {
+            name: CHILD.into(),
+            birth_date: Some("2018-03-04".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    baoxue::households::add_household(&mut reg, household, &actor).unwrap();
+    // Never closed, as when the app or the laptop stops: the WAL stays.
+    std::mem::forget(reg);
+    assert!(with_suffix(&r.db, "-wal").exists());
+    let data = |dir: &Path| -> Vec<(String, String)> {
+        dir_state(dir)
+            .into_iter()
+            .filter(|(name, _)| !name.ends_with("-shm"))
+            .collect()
+    };
+    let before = data(r.dir.path());
+    let e = baoxue::Register::open_with(&r.db, Some("不是这个口令-2026"))
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "wrong_passphrase");
+    assert_eq!(data(r.dir.path()), before);
+    let out = run(&r.db, &["--json", "household", "list"], &keyed("another-wrong-one"));
+    assert_eq!(err_code(&out), "wrong_passphrase");
+    assert_eq!(data(r.dir.path()), before);
+    assert!(ok(&r.db, &["household", "list"], &keyed(PASS)).contains(CHILD));
+}
+
 #[test]
 fn site_setup_needs_a_passphrase_unless_no_encryption_is_chosen() {
     let r = TempRegister::new();

@@ -61,6 +61,7 @@ fn main() {
             commands::security::lock_state,
             commands::security::unlock,
             commands::security::change_passphrase,
+            commands::security::quit_app,
             commands::site_info,
             commands::init_site,
             commands::load_demo,

@@ -66,6 +66,16 @@ pub fn key_opens(conn: &Connection) -> Result<bool> {
     }
 }
 
+/// Keeps (`true`) or lets (`false`) SQLite checkpoint the WAL into the file when this connection,
+/// the last one open, closes (`SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`).
+pub fn hold_checkpoint_on_close(conn: &Connection, hold: bool) -> Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        hold,
+    )?;
+    Ok(())
+}
+
 /// `PRAGMA rekey`: re-encrypts every page with the new passphrase in one write transaction,
 /// with the WAL checkpointed before and after so the whole file is under one key.
 pub fn put_rekey(conn: &Connection, new_passphrase: &str) -> Result<()> {

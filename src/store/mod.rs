@@ -90,10 +90,15 @@ pub fn open_with(path: &Path, passphrase: Option<&str>) -> Result<Connection> {
     };
     let mut conn = Connection::open_with_flags(path, flags)?;
     if let Some(key) = key {
+        // Until the key is known to be right, closing this connection must not checkpoint a WAL
+        // left by a program that never closed the register (the app, a crash, a power cut) into
+        // the file: a wrong passphrase writes nothing.
+        cipher::hold_checkpoint_on_close(&conn, true)?;
         cipher::put_key(&conn, key)?;
         if !cipher::key_opens(&conn)? {
             return Err(PassphraseError::Wrong.into());
         }
+        cipher::hold_checkpoint_on_close(&conn, false)?;
         // Every page read from the file is decrypted and its HMAC checked: a larger page cache
         // (64 MiB, filled only as used) keeps a cross-check from decrypting the same pages again
         // (250k children: 8.3 s CPU per run with SQLite's default 2 MiB, 3.3 s with 64 MiB,

@@ -99,6 +99,8 @@ export const lockState = () => call('lock_state')
 export const unlock = (passphrase, pin) => call('unlock', { passphrase: passphrase || null, pin: pin || null })
 /** Re-keys an encrypted register (current = its passphrase) or encrypts a plain one. */
 export const changePassphrase = (current, next) => call('change_passphrase', { current: current || null, new: next })
+/** Closes the window as its title-bar button does (the daily backup of an encrypted register runs). */
+export const quitApp = () => call('quit_app')
 /** The same text as the core's passphrase_mismatch, for the confirm field checked before sending. */
 export const MISMATCH = new ApiError('passphrase_mismatch', '两次输入的口令不一致，请重新输入')
 

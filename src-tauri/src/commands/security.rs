@@ -141,28 +141,39 @@ pub async fn change_passphrase(
     Ok(result?)
 }
 
-/// The app's daily backup when its window closes: `<register dir>/backups/baoxue-DATE.bak`, the
-/// newest `daily_backups_kept` (a county setting, default 7) kept. A plain (training) register
-/// has no passphrase to encrypt a backup with and is skipped. Errors are printed; closing goes on.
+/// When the window closes: the app's daily backup (`<register dir>/backups/baoxue-DATE.bak`, the
+/// newest `daily_backups_kept` kept, a county setting, default 7), then the register is closed
+/// (its WAL written into the file, so the folder holds one file). A plain (training) register has
+/// no passphrase to encrypt a backup with and is only closed. Errors are printed; closing goes on.
 pub fn backup_on_exit(state: &AppState) {
-    let Ok(slot) = state.register.lock() else {
+    let Ok(mut slot) = state.register.lock() else {
         return;
     };
-    let Some(reg) = slot.as_ref().filter(|r| r.is_encrypted()) else {
-        return;
-    };
-    let keep = match baoxue::settings::Settings::load(reg.conn()) {
-        Ok(s) => s.daily_backups_kept as usize,
-        Err(e) => {
-            eprintln!("每日备份：无法读取设置（{e}），按保留7份处理");
-            7
+    if let Some(reg) = slot.as_ref().filter(|r| r.is_encrypted()) {
+        let keep = match baoxue::settings::Settings::load(reg.conn()) {
+            Ok(s) => s.daily_backups_kept as usize,
+            Err(e) => {
+                eprintln!("每日备份：无法读取设置（{e}），按保留7份处理");
+                7
+            }
+        };
+        let dir = state.path.with_file_name("backups");
+        let today = chrono::Local::now().date_naive();
+        match baoxue::backup::daily(reg, &dir, keep, today, chrono::Utc::now()) {
+            Ok(Some(info)) => eprintln!("每日备份已写入 {}", info.file),
+            Ok(None) => {}
+            Err(e) => eprintln!("每日备份失败（{}）：{e}", dir.display()),
         }
-    };
-    let dir = state.path.with_file_name("backups");
-    let today = chrono::Local::now().date_naive();
-    match baoxue::backup::daily(reg, &dir, keep, today, chrono::Utc::now()) {
-        Ok(Some(info)) => eprintln!("每日备份已写入 {}", info.file),
-        Ok(None) => {}
-        Err(e) => eprintln!("每日备份失败（{}）：{e}", dir.display()),
     }
+    *slot = None;
+}
+
+/// The sidebar's 退出 button: closes the window the way its title-bar button does (so the daily
+/// backup runs, see [`backup_on_exit`]) and the app ends.
+#[tauri::command]
+pub async fn quit_app(window: tauri::Window) -> Reply<()> {
+    window.close().map_err(|e| UiError {
+        code: "ipc".into(),
+        message: format!("无法关闭窗口：{e}"),
+    })
 }
