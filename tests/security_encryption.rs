@@ -237,7 +237,11 @@ fn a_wrong_passphrase_leaves_an_unclosed_registers_wal_alone() {
         .unwrap();
     assert_eq!(e.code(), "wrong_passphrase");
     assert_eq!(data(r.dir.path()), before);
-    let out = run(&r.db, &["--json", "household", "list"], &keyed("another-wrong-one"));
+    let out = run(
+        &r.db,
+        &["--json", "household", "list"],
+        &keyed("another-wrong-one"),
+    );
     assert_eq!(err_code(&out), "wrong_passphrase");
     assert_eq!(data(r.dir.path()), before);
     assert!(ok(&r.db, &["household", "list"], &keyed(PASS)).contains(CHILD));
