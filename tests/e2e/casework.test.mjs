@@ -86,6 +86,12 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     }
   }
   assert.ok(recorded >= 5, '应至少登记5个上课日的缺勤')
+  // A roster child without an ID who is probably an enrolled pupil (same name, birth date, village).
+  const kids = new Map(snap.children.map((c) => [c.id, c]))
+  const twin = snap.enrolments.map((e) => e.status === 'studying' && kids.get(e.child_id))
+    .find((c) => c && c.household_id && c.village_code && c.birth_date && c.sex)
+  cli(db, ['household', 'add', '--head', '王大山', '--village', twin.village_code,
+    '--child', `${twin.name},,${twin.birth_date},${twin.sex}`])
   const files = []
 
   const d = await openApp(db)
@@ -109,6 +115,23 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     const suspectedCsv = await exported(d, 'cc-export', 'csv')
     files.push(suspectedCsv)
     checkCsv(suspectedCsv)
+    // Full numbers only after the confirmation (the core audits it), into a new file.
+    await click(d, '[data-test="cc-export-full"]')
+    await click(d, '[data-test="cc-export-csv"]')
+    await click(d, '.el-message-box__btns .el-button--primary')
+    await d.wait(async () => !(await texts(d, '[data-test="cc-export-result"]'))[0].includes(suspectedCsv), T, '完整号码的名单没有导出')
+    const fullCsv = await exported(d, 'cc-export', 'csv')
+    files.push(fullCsv)
+    assert.notEqual(fullCsv, suspectedCsv, '再次导出不应覆盖先前的文件')
+    assert.ok(fs.existsSync(suspectedCsv), '先前导出的文件应仍在')
+    assert.ok(FULL_ID.test(fs.readFileSync(fullCsv, 'utf8')), '确认后导出的名单应含完整身份证号')
+    await click(d, '[data-test="cc-export-full"]')
+
+    // The probable match: confirmed as the same child, it leaves the list.
+    await click(d, '#tab-confirm')
+    await waitText(d, '[data-test="cc-to-confirm"] .el-table__row', twin.name)
+    await click(d, '[data-test="cc-confirm"]')
+    await waitText(d, '#tab-confirm', '待确认匹配（0）')
 
     // Home-visit tasks per village; the first child is found out of school.
     await click(d, '[data-test="cc-create-tasks"]')
@@ -209,6 +232,21 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     assert.match(warned, /疑似辍学/)
     assert.ok(!FULL_ID.test(warned), '预警名单中的身份证号应隐去')
     await shot(d, '37-warnings.png')
+    await click(d, '[data-test="warn-export-xlsx"]')
+    files.push(await exported(d, 'warn-export', 'xlsx'))
+
+    // The other lists on screen export the same way: 学户册 and the children behind a figure.
+    await click(d, '[data-nav="roster"]')
+    await find(d, '[data-test="roster-table"] .el-table__row', 60000)
+    await click(d, '[data-test="roster-export-csv"]')
+    const rosterCsv = await exported(d, 'roster-export', 'csv')
+    files.push(rosterCsv)
+    assert.ok(checkCsv(rosterCsv).split('\n').length > 2000, '学户册应整册导出')
+    await click(d, '[data-nav="reports"]')
+    await click(d, '[data-test="stats-drill"]', 60000)
+    await find(d, '[data-test="drill-dialog"] .el-table__row', 60000)
+    await click(d, '[data-test="drill-export-xlsx"]')
+    files.push(await exported(d, 'drill-export', 'xlsx'))
   } finally {
     await d.quit()
     for (const f of files) fs.rmSync(f, { force: true })
