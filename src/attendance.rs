@@ -1,6 +1,8 @@
-//! Attendance (考勤): daily entry for a class, the school-day calendar (weekends and holidays
-//! from the county settings), the early-warning list (连续缺课 → 疑似辍学 / 辍学) and the monthly
-//! check of pupils on the roll against pupils present.
+//! Attendance (考勤): daily entry for a class, the school-day calendar (weekends, holidays and
+//! 调休 make-up days from the county settings), the early-warning list (连续缺课 → 疑似辍学 / 辍学) and the monthly
+//! check of pupils on the roll against pupils present. [`import`]: attendance sheets from Excel.
+
+pub mod import;
 
 use crate::error::{Error, Result};
 use crate::households::{clean_name, parse_date};
@@ -19,6 +21,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub struct Calendar {
     weekend: HashSet<u32>,
     holidays: HashSet<NaiveDate>,
+    /// 调休: weekend days that are school days.
+    extra: HashSet<NaiveDate>,
 }
 
 impl Calendar {
@@ -26,11 +30,18 @@ impl Calendar {
         Calendar {
             weekend: s.weekend_days.iter().copied().collect(),
             holidays: s.holidays.iter().filter_map(|d| parse_date(d)).collect(),
+            extra: s
+                .extra_school_days
+                .iter()
+                .filter_map(|d| parse_date(d))
+                .collect(),
         }
     }
 
     pub fn is_school_day(&self, d: NaiveDate) -> bool {
-        !self.weekend.contains(&d.weekday().number_from_monday()) && !self.holidays.contains(&d)
+        self.extra.contains(&d)
+            || (!self.weekend.contains(&d.weekday().number_from_monday())
+                && !self.holidays.contains(&d))
     }
 
     /// The school day before `d` (within a year; None if there is none).
@@ -246,37 +257,65 @@ pub fn record_day(reg: &mut Register, day: &ClassDay, actor: &Actor) -> Result<D
             "leave" => report.leave += 1,
             _ => report.present += 1,
         }
-        let old = store::attendance::get_for_day(w.conn(), &p.child_id, &date_text)?;
-        if old
-            .as_ref()
-            .map(|o| (o.status.as_str(), o.school_code.as_str()))
-            == Some((st, school))
-        {
-            continue;
+        if write_mark(&mut w, &p.child_id, school, &date_text, st, None)? != MarkChange::Unchanged {
+            report.changed += 1;
         }
-        let meta = match &old {
-            Some(o) => w.next_meta(&o.meta),
-            None => w.new_meta(),
-        };
-        let mark = Mark {
-            meta,
-            child_id: p.child_id.clone(),
-            school_code: school.to_string(),
-            date: date_text.clone(),
-            status: st.to_string(),
-            note: None,
-        };
-        store::attendance::put(w.conn(), &mark)?;
-        w.audit(
-            "attendance",
-            &mark.meta.id,
-            if old.is_some() { "update" } else { "insert" },
-            &["status"],
-        )?;
-        report.changed += 1;
     }
     w.commit()?;
     Ok(report)
+}
+
+/// What writing one mark did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkChange {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Writes one pupil's mark for one day inside the caller's transaction: a mark already stored
+/// with the same status at the same school is left alone; another one gets a new version (its
+/// history stays in the version chain and the audit log).
+pub fn write_mark(
+    w: &mut crate::register::Writer<'_>,
+    child_id: &str,
+    school: &str,
+    date: &str,
+    status: &str,
+    note: Option<&str>,
+) -> Result<MarkChange> {
+    let old = store::attendance::get_for_day(w.conn(), child_id, date)?;
+    if old
+        .as_ref()
+        .map(|o| (o.status.as_str(), o.school_code.as_str()))
+        == Some((status, school))
+    {
+        return Ok(MarkChange::Unchanged);
+    }
+    let meta = match &old {
+        Some(o) => w.next_meta(&o.meta),
+        None => w.new_meta(),
+    };
+    let mark = Mark {
+        meta,
+        child_id: child_id.to_string(),
+        school_code: school.to_string(),
+        date: date.to_string(),
+        status: status.to_string(),
+        note: note.map(str::to_string),
+    };
+    store::attendance::put(w.conn(), &mark)?;
+    w.audit(
+        "attendance",
+        &mark.meta.id,
+        if old.is_some() { "update" } else { "insert" },
+        &["status"],
+    )?;
+    Ok(if old.is_some() {
+        MarkChange::Updated
+    } else {
+        MarkChange::Inserted
+    })
 }
 
 /// One pupil who crossed a threshold.

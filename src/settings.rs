@@ -25,6 +25,9 @@ pub struct Settings {
     pub weekend_days: Vec<u32>,
     /// Extra holidays (`YYYY-MM-DD`), not school days.
     pub holidays: Vec<String>,
+    /// Make-up school days on a weekend (调休上课日, `YYYY-MM-DD`): school days after all.
+    #[serde(default)]
+    pub extra_school_days: Vec<String>,
     /// Which 巩固率 formula to use (`cohort`).
     pub retention_rate_variant: String,
     /// How many of the app's daily backups (`<register dir>/backups`) are kept, newest first.
@@ -42,6 +45,7 @@ impl Default for Settings {
             clock_tolerance_hours: 24,
             weekend_days: vec![6, 7],
             holidays: vec![],
+            extra_school_days: vec![],
             retention_rate_variant: "cohort".into(),
             daily_backups_kept: 7,
         }
@@ -94,6 +98,28 @@ impl Settings {
             return Err(Error::invalid(
                 "entry_cutoff",
                 "入学截止日应写成 MM-DD，例如 08-31",
+            ));
+        }
+        for (key, days) in [
+            ("holidays", &self.holidays),
+            ("extra_school_days", &self.extra_school_days),
+        ] {
+            if let Some(bad) = days
+                .iter()
+                .find(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err())
+            {
+                return Err(Error::invalid(
+                    key,
+                    format!(
+                        "“{bad}”不是有效日期，请写成 [\"2026-10-01\", \"2026-10-02\"] 这样的列表"
+                    ),
+                ));
+            }
+        }
+        if self.weekend_days.iter().any(|d| !(1..=7).contains(d)) {
+            return Err(Error::invalid(
+                "weekend_days",
+                "休息日用 1（周一）到 7（周日）表示，例如 [6, 7]",
             ));
         }
         if !(5..=8).contains(&self.entry_age) {

@@ -2,7 +2,9 @@
 
 mod casework;
 mod casework_app;
+mod casework_attendance;
 mod casework_cases;
+mod casework_rules;
 mod foundation;
 mod reports;
 mod util;

@@ -1,5 +1,5 @@
 //! Case-work commands: `crosscheck`, `attendance`, `warnings`, `monthly-check`, `verify`, `case`,
-//! `placement`, `notice`, `entitlement`, `bench crosscheck`.
+//! `placement`, `notice`, `bench crosscheck` (应享尽享 is `baoxue list check`).
 
 use super::Ctx;
 use anyhow::{anyhow, Result};
@@ -40,6 +40,17 @@ pub enum CrosscheckCmd {
         #[arg(long)]
         pupil: String,
     },
+    /// 否定“可能匹配”：该儿童不是这名在读学生（记录并审计，此后不再作为可能匹配列出）
+    Reject {
+        /// 待确认名单中的儿童编号（child_id）
+        child_id: String,
+        /// 核实后不是同一人的在读学生记录编号（candidates 中的 child_id）
+        #[arg(long)]
+        pupil: String,
+        /// 核实情况说明（可选）
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 pub fn crosscheck(a: CrosscheckArgs, ctx: &Ctx) -> Result<i32> {
@@ -56,6 +67,28 @@ pub fn crosscheck(a: CrosscheckArgs, ctx: &Ctx) -> Result<i32> {
                 _ => format!("已把 {} 条在读学籍移到该儿童记录", r.enrolments_moved),
             };
             println!("已确认为同一人：{what}。再次比对时不再列出。");
+        }
+        return Ok(0);
+    }
+    if let Some(CrosscheckCmd::Reject {
+        child_id,
+        pupil,
+        reason,
+    }) = a.cmd
+    {
+        let r = baoxue::crosscheck::confirm::reject_match(
+            &mut reg,
+            &child_id,
+            &pupil,
+            &reason,
+            &ctx.actor(),
+        )?;
+        if ctx.json {
+            ctx.print_json(&r)?;
+        } else if r.stored {
+            println!("已记录：两条记录不是同一人。再次比对时不再把这名学生列为可能匹配。");
+        } else {
+            println!("这对记录此前已判定为不是同一人，未作改动。");
         }
         return Ok(0);
     }
@@ -180,11 +213,99 @@ pub enum AttendanceCmd {
         #[arg(long, value_delimiter = ',')]
         leave: Vec<String>,
     },
+    /// 导入考勤表（Excel/CSV）：每行一名学生一天（日期、姓名/身份证号/学籍号、出勤情况），或每天一列的月考勤表
+    Import {
+        /// 考勤表文件（.xlsx/.xls/.ods/.csv）
+        file: PathBuf,
+        /// 学校代码
+        #[arg(long)]
+        school: String,
+        /// 工作表名称（默认第一个有内容的工作表）
+        #[arg(long)]
+        sheet: Option<String>,
+        /// 月考勤表（每天一列）的年月，如 2026-10（标题已写明时可省略）
+        #[arg(long)]
+        month: Option<String>,
+        /// 只检查、不写入
+        #[arg(long)]
+        dry_run: bool,
+        /// 把拒收的行写到这个 .xlsx 文件（改正后可再导入）
+        #[arg(long)]
+        errors_out: Option<PathBuf>,
+    },
 }
 
 pub fn attendance_cmd(c: AttendanceCmd, ctx: &Ctx) -> Result<i32> {
     let mut reg = ctx.open()?;
     match c {
+        AttendanceCmd::Import {
+            file,
+            school,
+            sheet,
+            month,
+            dry_run,
+            errors_out,
+        } => {
+            let opts = baoxue::attendance::import::AttendanceImport {
+                school_code: school,
+                sheet,
+                month,
+                dry_run,
+            };
+            let out = baoxue::attendance::import::import_attendance(
+                &mut reg,
+                &file,
+                &opts,
+                &ctx.actor(),
+            )?;
+            if let Some(p) = &errors_out {
+                if !out.refused_rows.is_empty() {
+                    baoxue::import::errors_out::write(p, &out.header_labels, &out.refused_rows)?;
+                }
+            }
+            let r = &out.report;
+            if ctx.json {
+                ctx.print_json(r)?;
+                return Ok(0);
+            }
+            println!("{}", r.report.summary());
+            println!(
+                "考勤表格式：{}{}；考勤记录{}条（出勤{}，缺勤{}，请假{}），日期 {} 至 {}",
+                if r.layout == "wide" {
+                    "每天一列的月考勤表"
+                } else {
+                    "每行一名学生一天"
+                },
+                r.month
+                    .as_deref()
+                    .map(|m| format!("（{m}）"))
+                    .unwrap_or_default(),
+                r.marks,
+                r.present,
+                r.absent,
+                r.leave,
+                r.first_day.as_deref().unwrap_or("-"),
+                r.last_day.as_deref().unwrap_or("-")
+            );
+            if !r.report.unknown_columns.is_empty() {
+                println!(
+                    "未识别、已忽略的列：{}",
+                    r.report.unknown_columns.join("，")
+                );
+            }
+            for i in &r.report.refused {
+                println!(
+                    "  拒收 第{}行 [{}] {}：{}",
+                    i.row, i.code, i.column, i.message
+                );
+            }
+            for i in &r.report.warnings {
+                println!("  提示 第{}行 {}：{}", i.row, i.column, i.message);
+            }
+            if !r.report.refused.is_empty() && errors_out.is_none() {
+                println!("（可用 --errors-out 拒收行.xlsx 导出拒收的行，改正后再导入）");
+            }
+        }
         AttendanceCmd::Record {
             school,
             date,

@@ -8,7 +8,8 @@
 //! - neither carries an ID: the pupil's enrolments move onto the child's record;
 //! - both carry different IDs: refused (they are two people).
 //!
-//! Not confirming keeps the child listed as a probable match.
+//! Not confirming keeps the child listed as a probable match. Rejecting ([`reject_match`]) stores
+//! that the two are different people: the pair is never proposed again.
 
 use crate::error::{Error, Result};
 use crate::register::{Actor, Register};
@@ -106,4 +107,57 @@ pub fn confirm_match(
     }
     w.commit()?;
     Ok(out)
+}
+
+/// What rejecting did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Rejected {
+    pub child_id: String,
+    pub pupil_id: String,
+    /// False when the pair had already been rejected (nothing new written).
+    pub stored: bool,
+}
+
+/// Records that `pupil_id` is NOT the child `child_id` (a person checked): the pair is never
+/// proposed again as a probable match; if the child has no other candidate it is listed as
+/// suspected. Stored and audited in one transaction; rejecting the same pair again changes
+/// nothing.
+pub fn reject_match(
+    reg: &mut Register,
+    child_id: &str,
+    pupil_id: &str,
+    reason: &str,
+    actor: &Actor,
+) -> Result<Rejected> {
+    if child_id == pupil_id {
+        return Err(Error::Other(
+            "儿童和学生是同一条记录，不能判定为“不是同一人”".into(),
+        ));
+    }
+    let mut w = reg.writer(actor)?;
+    store::children::get(w.conn(), child_id)?
+        .filter(|c| !c.meta.deleted)
+        .ok_or_else(|| not_found("儿童", child_id))?;
+    store::children::get(w.conn(), pupil_id)?
+        .filter(|c| !c.meta.deleted)
+        .ok_or_else(|| not_found("在读学生", pupil_id))?;
+    let stored = store::match_rejections::insert(
+        w.conn(),
+        &store::match_rejections::Rejection {
+            child_id: child_id.to_string(),
+            pupil_id: pupil_id.to_string(),
+            decided_at: w.now_text(),
+            decided_by: actor.operator.clone(),
+            reason: reason.trim().to_string(),
+        },
+    )?;
+    if stored {
+        w.audit("match_rejections", child_id, "reject_match", &["pupil_id"])?;
+        w.commit()?;
+    }
+    Ok(Rejected {
+        child_id: child_id.to_string(),
+        pupil_id: pupil_id.to_string(),
+        stored,
+    })
 }

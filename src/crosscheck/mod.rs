@@ -378,6 +378,8 @@ fn check(
     for row in store::crosscheck::list_studying_by_name_birth(conn, &asked)? {
         by_name_birth.add(row);
     }
+    // Pairs a person decided are not the same child (`baoxue crosscheck reject`).
+    let rejected = store::match_rejections::list_pairs(conn)?;
     // Decisions that clear a child: approved deferrals in open cases, placements in force,
     // verification findings this school year.
     let mut case_state: HashMap<String, String> = HashMap::new();
@@ -516,7 +518,7 @@ fn check(
             )
         } else {
             // Not on any roll by ID: a probable match by name + birth date goes to a person.
-            let cands: Vec<Candidate> = by_name_birth
+            let mut cands: Vec<Candidate> = by_name_birth
                 .get(&first.name, first.birth_date)
                 .map(|v| {
                     v.iter()
@@ -529,6 +531,20 @@ fn check(
                         .collect()
                 })
                 .unwrap_or_default();
+            // Pairs a person rejected are never proposed again.
+            let before = cands.len();
+            if !rejected.is_empty() {
+                cands.retain(|c| {
+                    !ps.iter()
+                        .filter_map(|p| p.child_id.as_ref())
+                        .any(|id| rejected.contains(&(id.clone(), c.child_id.clone())))
+                });
+            }
+            let rejected_note = if cands.len() < before {
+                "（按姓名+出生日期找到的在读学生已核实不是同一人）"
+            } else {
+                ""
+            };
             if !cands.is_empty() {
                 to_confirm.push(ToConfirm {
                     child_id: child_id.clone(),
@@ -549,11 +565,15 @@ fn check(
             if disabled {
                 (
                     "disabled_unplaced",
-                    format!("{has}，学籍无；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）"),
+                    format!("{has}，学籍无{rejected_note}；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）"),
                     None,
                 )
             } else {
-                ("not_enrolled", format!("{has}，学籍无"), None)
+                (
+                    "not_enrolled",
+                    format!("{has}，学籍无{rejected_note}"),
+                    None,
+                )
             }
         };
         suspected.push(entry(

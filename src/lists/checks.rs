@@ -1,7 +1,8 @@
 //! Information reports over the departments' lists (not suspected dropouts):
 //! - pupils on the rolls whose ID is on no hukou list (migrant or out-of-county hukou);
 //! - children on the disabled register who are enrolled (with school and grade);
-//! - 应享尽享: pupils on a poverty or welfare list, or disabled, who are on no aid list.
+//! - 应享尽享: pupils on a poverty or welfare list, from a 建档立卡 / 低保 / 特困 household of the
+//!   register, or disabled, who are on no aid list.
 //!
 //! Each part is computed only when the lists it needs are loaded (`hukou_loaded`, `aid_loaded`).
 
@@ -62,6 +63,10 @@ impl Checks {
     }
 }
 
+/// Register groups entitled to 两免一补 / 营养餐 / 生活补助 (应享尽享): 建档立卡 (脱贫户), 低保,
+/// 特困 households, disabled children.
+const ENTITLED: &[&str] = &["jiandang", "tuopin_unstable", "dibao", "tekun", "disabled"];
+
 fn group_names(groups: &[String]) -> String {
     groups
         .iter()
@@ -84,6 +89,19 @@ pub fn run(conn: &Connection, county: &str) -> Result<Checks> {
         .into_iter()
         .map(|p| (p.child_id.clone(), p))
         .collect();
+    // What the register itself says (any record of the person: the roster's household groups,
+    // the child's disability): the groups entitled to aid.
+    let mut register_groups: HashMap<&str, Vec<String>> = HashMap::new();
+    for p in people.values() {
+        if let Some(k) = p.id_key.as_deref() {
+            let e = register_groups.entry(k).or_default();
+            for g in &p.groups {
+                if ENTITLED.contains(&g.as_str()) && !e.contains(g) {
+                    e.push(g.clone());
+                }
+            }
+        }
+    }
     // One row per pupil studying: the first studying enrolment.
     let mut studying: BTreeMap<String, population::EnrolmentRow> = BTreeMap::new();
     for e in population::list_enrolments(conn)? {
@@ -155,14 +173,25 @@ pub fn run(conn: &Connection, county: &str) -> Result<Checks> {
             if p.disability_type.is_some() {
                 groups.push("disabled".into());
             }
+            let in_register = register_groups
+                .get(key.as_str())
+                .cloned()
+                .unwrap_or_default();
+            groups.extend(in_register.iter().cloned());
             let groups = merge_groups(groups.iter());
             if !groups.is_empty() {
-                let from: Vec<String> = pres
+                let mut from: Vec<String> = pres
                     .mentions
                     .iter()
                     .filter(|m| matches!(m.kind.as_str(), "poverty" | "welfare" | "disabled"))
                     .map(|m| m.label.clone())
                     .collect();
+                if !in_register.is_empty() {
+                    from.push(format!(
+                        "学户册登记为{}",
+                        group_names(&merge_groups(in_register.iter()))
+                    ));
+                }
                 let note = format!(
                     "{}（{}），不在任何资助名单上：请核实是否应享未享",
                     group_names(&groups),

@@ -307,4 +307,56 @@ mod tests {
         assert_eq!(welfare_groups("事实无人抚养儿童"), vec!["unsupported"]);
         assert_eq!(welfare_groups("特困供养"), vec!["tekun"]);
     }
+
+    /// Every column name issue #10 asks for is found, each as the right field.
+    #[test]
+    fn every_header_name_of_the_issue_is_accepted() {
+        use crate::import::header::map_header;
+        for (label, key) in [
+            ("姓名", "name"),
+            ("家庭成员姓名", "name"),
+            ("成员姓名", "name"),
+            ("公民身份号码", "id_number"),
+            ("身份证号", "id_number"),
+            ("身份证号码", "id_number"),
+            ("身份证件号码", "id_number"),
+            ("证件号码", "id_number"),
+            ("成员身份证号码", "id_number"),
+            ("出生日期", "birth_date"),
+            ("出生年月", "birth_date"),
+            ("性别", "sex"),
+            ("户主姓名", "head_name"),
+            ("与户主关系", "relation"),
+            ("乡镇", "township"),
+            ("乡镇（街道）", "township"),
+            ("所属乡镇", "township"),
+            ("村", "village"),
+            ("村（居）委会", "village"),
+            ("村（社区）", "village"),
+            ("行政村", "village"),
+            ("户籍地址", "address"),
+            ("住址", "address"),
+            ("区划代码", "division_code"),
+            ("残疾类别", "disability_type"),
+            ("残疾类型", "disability_type"),
+            ("残疾等级", "disability_grade"),
+            ("户类型", "household_type"),
+            ("户属性", "household_type"),
+            ("监测类型", "household_type"),
+            ("救助类别", "welfare_type"),
+            ("资助项目", "aid_item"),
+        ] {
+            let m = map_header(&LIST_SCHEMA, 1, &[label.to_string()], None);
+            assert_eq!(m.column_of(&LIST_SCHEMA, key), Some(0), "{label}");
+        }
+        // Both a head's and a member's ID column: the member's is the child's.
+        let cols: Vec<String> = ["户主姓名", "户主身份证号", "成员姓名", "成员身份证号码"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let m = map_header(&LIST_SCHEMA, 1, &cols, None);
+        assert_eq!(m.column_of(&LIST_SCHEMA, "id_number"), Some(3));
+        assert_eq!(m.column_of(&LIST_SCHEMA, "head_id_number"), Some(1));
+        assert_eq!(m.column_of(&LIST_SCHEMA, "name"), Some(2));
+    }
 }

@@ -382,6 +382,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX households_cover ON households(id, village_code, priority_groups, deleted);
     DROP INDEX children_id_cover;
     DROP INDEX children_roster;",
+    // 11 (case work): rejected probable matches of the cross-check (`baoxue crosscheck reject`):
+    // the pair is never proposed again. Local bookkeeping: never travels.
+    "CREATE TABLE match_rejections (
+        child_id TEXT NOT NULL,
+        pupil_id TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (child_id, pupil_id)
+    );",
 ];
 
 /// The schema version this build writes.
