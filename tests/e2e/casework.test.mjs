@@ -226,6 +226,17 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
       await waitText(d, '[data-test="att-error"]', '上课日')
     }
     await shot(d, '36-attendance.png')
+    // An unsaved mark is not lost by choosing another class: the app asks first.
+    await (await find(d, '[data-test="att-row-2"]')).sendKeys('2')
+    await waitText(d, '.sum', '未保存')
+    await click(d, '[data-test="att-class"] .el-select__wrapper')
+    await find(d, '.el-select-dropdown__item')
+    await d.executeScript(`const items = Array.from(document.querySelectorAll('.el-select-dropdown__item'))
+      .filter((e) => e.getBoundingClientRect().height > 0); items[1].click()`)
+    await waitText(d, '.el-message-box', '还没有保存')
+    await click(d, '.el-message-box__btns .el-button:not(.el-button--primary)')
+    await waitText(d, '.sum', '未保存')
+    assert.match((await texts(d, '[data-test="att-row-2"]'))[0], /缺勤/)
     await click(d, '#tab-warnings')
     await waitText(d, '[data-test="warn-table"]', pupilName)
     const warned = (await texts(d, '[data-test="warn-table"] .el-table__body')).join('\n')
