@@ -39,6 +39,23 @@ fn demo_refuses_a_register_that_has_data() {
     let out = r.run(&["demo"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("已有数据"));
+
+    // `baoxue snapshot | head -c 100` (megabytes): the reader goes away early; no panic.
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_baoxue"))
+        .args(["--db"])
+        .arg(&r.db)
+        .arg("snapshot")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
 }
 
 #[test]

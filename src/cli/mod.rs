@@ -157,6 +157,19 @@ impl Ctx {
 }
 
 /// Runs the CLI and returns the process exit code.
+/// The whole story of an error, outer context first ("读取 F 失败：…"), down to the core's error,
+/// whose own text already names its causes.
+fn full_message(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        parts.push(cause.to_string());
+        if cause.downcast_ref::<baoxue::Error>().is_some() {
+            break;
+        }
+    }
+    parts.join("：")
+}
+
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let ctx = Ctx {
@@ -174,10 +187,11 @@ pub fn run() -> i32 {
     match dispatch(cli.command, &ctx) {
         Ok(code) => code,
         Err(e) => {
-            let (code, message) = match e.downcast_ref::<baoxue::Error>() {
-                Some(be) => (be.code(), be.to_string()),
-                None => ("error", e.to_string()),
-            };
+            let code = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<baoxue::Error>())
+                .map_or("error", |be| be.code());
+            let message = full_message(&e);
             if ctx.json {
                 let v = serde_json::json!({"error": {"code": code, "message": message}});
                 eprintln!("{v}");
