@@ -667,6 +667,12 @@ fn a_rejected_probable_match_is_stored_audited_and_never_proposed_again() {
     let child = m.child_id.clone().unwrap();
     let pupil = m.candidates[0].child_id.clone();
     let before = r.suspected.len();
+    // The text listing tells the clerk both commands, with the record numbers.
+    let text = c.tmp.ok(&["crosscheck", "--as-of", "2026-09-15"]);
+    assert!(
+        text.contains(&format!("baoxue crosscheck reject {child} --pupil {pupil}")),
+        "{text}"
+    );
 
     let v: Value = serde_json::from_str(&c.tmp.ok(&[
         "--json",
@@ -719,4 +725,90 @@ fn a_rejected_probable_match_is_stored_audited_and_never_proposed_again() {
         .run(&["crosscheck", "reject", &child, "--pupil", "no-such-record"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("未找到"));
+}
+
+#[test]
+fn daily_entry_for_a_class_through_the_cli_marks_everyone_else_present() {
+    let tmp = TempRegister::new();
+    drop(school(&tmp, &at("2026-09-01T08:00:00+08:00")));
+    // Monday 2026-10-12: grade 3 class 2 has 王小明, 李小红 and 赵敏.
+    let v: Value = serde_json::from_str(&tmp.ok(&[
+        "--json",
+        "attendance",
+        "record",
+        "--school",
+        SCHOOL,
+        "--date",
+        "2026-10-12",
+        "--grade",
+        "三年级",
+        "--class",
+        "2班",
+        "--absent",
+        "王小明",
+        "--leave",
+        &format!("G{}", li_id()),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (
+            v["pupils"].clone(),
+            v["present"].clone(),
+            v["absent"].clone(),
+            v["leave"].clone(),
+            v["changed"].clone()
+        ),
+        (
+            Value::from(3),
+            Value::from(1),
+            Value::from(1),
+            Value::from(1),
+            Value::from(3)
+        )
+    );
+    // The same entry again changes nothing; a Sunday is refused in Chinese.
+    let v: Value = serde_json::from_str(&tmp.ok(&[
+        "--json",
+        "attendance",
+        "record",
+        "--school",
+        SCHOOL,
+        "--date",
+        "2026-10-12",
+        "--grade",
+        "3",
+        "--class",
+        "2班",
+        "--absent",
+        "王小明",
+        "--leave",
+        "李小红",
+    ]))
+    .unwrap();
+    assert_eq!(v["changed"], 0);
+    let out = tmp.run(&[
+        "attendance",
+        "record",
+        "--school",
+        SCHOOL,
+        "--date",
+        "2026-10-11",
+        "--absent",
+        "王小明",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("不是上课日"));
+    // Two pupils called 张伟 in the school: a name alone is refused, asking for the 学籍号.
+    let out = tmp.run(&[
+        "attendance",
+        "record",
+        "--school",
+        SCHOOL,
+        "--date",
+        "2026-10-12",
+        "--absent",
+        "张伟",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("请改用学籍号"));
 }

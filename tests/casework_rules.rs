@@ -424,3 +424,108 @@ fn a_list_child_matches_a_roll_pupil_by_normalised_id_or_is_a_probable_match_by_
     assert_eq!(m[0]["candidates"].as_array().unwrap().len(), 1);
     assert_eq!(m[0]["candidates"][0]["has_id"], false);
 }
+
+#[test]
+fn a_probable_match_needs_the_same_village_when_both_records_name_one() {
+    let mut c = county();
+    let a = c.actor.clone();
+    let mut w = c.reg.writer(&a).unwrap();
+    // A roster child without an ID in V1; a pupil without an ID, same name and birth date, whose
+    // record says V2: not the same child, so no probable match: the child is listed.
+    let h = Household {
+        meta: w.new_meta(),
+        head_name: "户主".into(),
+        head_id_number: None,
+        phone: None,
+        address: None,
+        village_code: V1.into(),
+        priority_groups: vec![],
+        note: None,
+    };
+    store::households::put(w.conn(), &h).unwrap();
+    for (village, household) in [(V1, Some(h.meta.id.clone())), (crate::casework::V2, None)] {
+        let k = Child {
+            meta: w.new_meta(),
+            household_id: household.clone(),
+            name: "周同名".into(),
+            sex: None,
+            birth_date: Some("2015-06-06".into()),
+            id_number: None,
+            id_key: None,
+            student_no: None,
+            village_code: Some(village.into()),
+            hukou_place: None,
+            residence: None,
+            flags: vec![],
+            disability_type: None,
+            disability_grade: None,
+            life_status: "normal".into(),
+            life_status_detail: None,
+            note: None,
+        };
+        store::children::put(w.conn(), &k).unwrap();
+        if household.is_none() {
+            enrol(&mut w, &k.meta.id, "studying");
+        }
+    }
+    w.commit().unwrap();
+    let settings = Settings::load(c.reg.conn()).unwrap();
+    let r = baoxue::crosscheck::run(c.reg.conn(), &settings, day("2026-09-15")).unwrap();
+    assert!(!r.to_confirm.iter().any(|m| m.name == "周同名"));
+    let s = r.suspected.iter().find(|s| s.name == "周同名").unwrap();
+    assert_eq!(s.category, "not_enrolled");
+    assert_eq!(s.village.as_deref(), Some(V1));
+}
+
+#[test]
+fn entitled_pupils_of_the_registers_dibao_households_missing_from_the_aid_list_are_listed() {
+    use crate::casework_attendance::{at, school, SCHOOL};
+    let tmp = TempRegister::new();
+    drop(school(&tmp, &at("2026-09-01T08:00:00+08:00")));
+    let schools: Value = serde_json::from_str(&tmp.ok(&["--json", "school", "list"])).unwrap();
+    assert_eq!(schools[0]["code"], SCHOOL);
+    assert_eq!(schools[0]["township_code"], "410423100");
+    // 王小明's household is a 低保户 on the village roster; the aid centre lists only 李小红.
+    let wang = id_number("410423", "20170305", 11);
+    let li = id_number("410423", "20170406", 12);
+    tmp.ok(&[
+        "household",
+        "add",
+        "--head",
+        "王大山",
+        "--village",
+        "410423100201",
+        "--group",
+        "低保户",
+        "--child",
+        &format!("王小明,{wang}"),
+    ]);
+    let f = tmp.path("资助.csv");
+    std::fs::write(
+        &f,
+        format!("姓名,身份证号,资助项目,学期\n李小红,{li},营养餐,2026秋\n"),
+    )
+    .unwrap();
+    tmp.ok(&[
+        "import",
+        "list",
+        "aid",
+        f.to_str().unwrap(),
+        "--source",
+        "鲁山县学生资助中心",
+        "--as-of",
+        "2026-10-31",
+    ]);
+    let v: Value = serde_json::from_str(&tmp.ok(&["--json", "list", "check"])).unwrap();
+    let missing = v["aid_missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{v:#}");
+    assert_eq!(missing[0]["name"], "王小明");
+    assert_eq!(missing[0]["priority_groups"], serde_json::json!(["dibao"]));
+    assert!(
+        missing[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("学户册登记为低保户"),
+        "{v:#}"
+    );
+}

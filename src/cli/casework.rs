@@ -137,6 +137,13 @@ pub fn crosscheck(a: CrosscheckArgs, ctx: &Ctx) -> Result<i32> {
                 s.village.as_deref().unwrap_or("未知"),
                 s.reason
             );
+            let Some(child) = &s.child_id else { continue };
+            for c in &s.candidates {
+                println!(
+                    "    学校{}的在读学生 {}：是同一人 → baoxue crosscheck confirm {child} --pupil {}；不是 → baoxue crosscheck reject {child} --pupil {}",
+                    c.school_code, c.child_id, c.child_id, c.child_id
+                );
+            }
         }
     }
     Ok(0)
