@@ -812,3 +812,79 @@ fn daily_entry_for_a_class_through_the_cli_marks_everyone_else_present() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("请改用学籍号"));
 }
+
+#[test]
+fn wide_xlsx_with_number_day_headers_takes_the_month_from_the_title() {
+    let tmp = TempRegister::new();
+    let actor = at("2026-10-08T09:00:00+08:00");
+    let mut reg = school(&tmp, &actor);
+    // September 2026 has 30 days: a mark under 31 is ignored with a warning.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("9月").unwrap();
+    ws.merge_range(
+        0,
+        0,
+        0,
+        10,
+        "城关镇第二小学 2026年9月 三年级2班考勤表",
+        &Format::new(),
+    )
+    .unwrap();
+    ws.write_string(1, 0, "序号").unwrap();
+    ws.write_string(1, 1, "学生姓名").unwrap();
+    for d in 1..=31u16 {
+        ws.write_number(1, 1 + d, f64::from(d)).unwrap();
+    }
+    ws.write_string(1, 33, "缺勤天数").unwrap();
+    let cal = Calendar::from_settings(&Settings::default());
+    let first = day("2026-09-01");
+    let school_days = cal.school_days(first, day("2026-09-30"));
+    for (r, name) in ["王小明", "赵敏"].iter().enumerate() {
+        let row = 2 + r as u32;
+        ws.write_number(row, 0, r as f64 + 1.0).unwrap();
+        ws.write_string(row, 1, *name).unwrap();
+        for d in &school_days {
+            let mark = if *name == "王小明" && d.day() >= 24 {
+                "旷"
+            } else {
+                "√"
+            };
+            ws.write_string(row, 1 + d.day() as u16, mark).unwrap();
+        }
+        ws.write_string(row, 32, "√").unwrap();
+    }
+    let file = tmp.path("九月.xlsx");
+    wb.save(&file).unwrap();
+    let out = import_attendance(
+        &mut reg,
+        &file,
+        &AttendanceImport {
+            school_code: SCHOOL.into(),
+            ..Default::default()
+        },
+        &actor,
+    )
+    .unwrap();
+    let r = &out.report;
+    assert_eq!(r.layout, "wide");
+    assert_eq!(r.month.as_deref(), Some("2026-09"));
+    assert_eq!(r.report.header_row, 2);
+    assert!(r.report.refused.is_empty(), "{:?}", r.report.refused);
+    assert_eq!(r.marks, 2 * school_days.len() as u64);
+    // 24, 25, 28, 29, 30 September: five school days.
+    assert_eq!(r.absent, 5);
+    let no_31: Vec<u32> = r
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.code == "no_such_day")
+        .map(|w| w.row)
+        .collect();
+    assert_eq!(no_31, vec![3, 4]);
+    let settings = Settings::load(reg.conn()).unwrap();
+    let list =
+        attendance::warnings(reg.conn(), &settings, day("2026-09-30"), Some(SCHOOL)).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].since.as_str(), list[0].days), ("2026-09-24", 5));
+}
