@@ -80,6 +80,7 @@ fn main() {
             commands::casework::home_counts,
             commands::casework::crosscheck_run,
             commands::casework::crosscheck_confirm,
+            commands::casework::crosscheck_reject,
             commands::casework::tasks_create,
             commands::casework::tasks_list,
             commands::casework::task_record,

@@ -88,10 +88,13 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
   assert.ok(recorded >= 5, '应至少登记5个上课日的缺勤')
   // A roster child without an ID who is probably an enrolled pupil (same name, birth date, village).
   const kids = new Map(snap.children.map((c) => [c.id, c]))
-  const twin = snap.enrolments.map((e) => e.status === 'studying' && kids.get(e.child_id))
-    .find((c) => c && c.household_id && c.village_code && c.birth_date && c.sex)
+  const [twin, other] = snap.enrolments.map((e) => e.status === 'studying' && kids.get(e.child_id))
+    .filter((c) => c && c.household_id && c.village_code && c.birth_date && c.sex)
+  assert.notEqual(twin.name, other.name)
   cli(db, ['household', 'add', '--head', '王大山', '--village', twin.village_code,
     '--child', `${twin.name},,${twin.birth_date},${twin.sex}`])
+  cli(db, ['household', 'add', '--head', '刘二河', '--village', other.village_code,
+    '--child', `${other.name},,${other.birth_date},${other.sex}`])
   const files = []
 
   const d = await openApp(db)
@@ -127,11 +130,21 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     assert.ok(FULL_ID.test(fs.readFileSync(fullCsv, 'utf8')), '确认后导出的名单应含完整身份证号')
     await click(d, '[data-test="cc-export-full"]')
 
-    // The probable match: confirmed as the same child, it leaves the list.
+    // Probable matches: one confirmed as the same child leaves the list; the other is found to be
+    // someone else, so that child is listed as suspected.
+    const suspectedBefore = Number((await texts(d, '#tab-suspected'))[0].replace(/\D/g, ''))
     await click(d, '#tab-confirm')
-    await waitText(d, '[data-test="cc-to-confirm"] .el-table__row', twin.name)
-    await click(d, '[data-test="cc-confirm"]')
+    await waitText(d, '#tab-confirm', '待确认匹配（2）')
+    await shot(d, '38-probable-matches.png')
+    await clickInRow(d, '[data-test="cc-to-confirm"]', twin.name, '[data-test="cc-confirm"]')
+    await waitText(d, '#tab-confirm', '待确认匹配（1）')
+    await clickInRow(d, '[data-test="cc-to-confirm"]', other.name, '[data-test="cc-reject"]')
+    await (await find(d, '.el-message-box__input input')).sendKeys('父母姓名不同')
+    await click(d, '.el-message-box__btns .el-button--primary')
     await waitText(d, '#tab-confirm', '待确认匹配（0）')
+    await click(d, '#tab-suspected')
+    await waitText(d, '#tab-suspected', `疑似名单（${suspectedBefore + 1}）`)
+    await waitText(d, '[data-test="cc-suspected"] .el-table__row', other.name)
 
     // Home-visit tasks per village; the first child is found out of school.
     await click(d, '[data-test="cc-create-tasks"]')

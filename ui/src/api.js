@@ -113,6 +113,8 @@ export const homeCounts = () => call('home_counts')
 export const crosscheckRun = (asOfDate) => call('crosscheck_run', { asOfDate: asOfDate || null })
 /** Confirms a probable match: the listed child and the enrolled pupil are the same child. */
 export const crosscheckConfirm = (childId, pupilId) => call('crosscheck_confirm', { childId, pupilId })
+/** Records that the pupil is NOT the listed child (never proposed again; audited). */
+export const crosscheckReject = (childId, pupilId, reason) => call('crosscheck_reject', { childId, pupilId, reason })
 /** Turns the suspected children into home-visit tasks for their village/township. */
 export const tasksCreate = (asOfDate) => call('tasks_create', { asOfDate: asOfDate || null })
 /** Verification tasks (area = code prefix, taskState = open|done), numbers masked. */

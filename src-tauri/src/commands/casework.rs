@@ -6,7 +6,7 @@
 use super::{as_of, AppState, Reply};
 use baoxue::attendance::{self, ClassDay, ClassRef, DayReport, SheetRow};
 use baoxue::cases::{self, Attempt, CaseFile, Transition};
-use baoxue::crosscheck::{self, confirm::Confirmed, CrossCheck};
+use baoxue::crosscheck::{self, confirm::Confirmed, confirm::Rejected, CrossCheck};
 use baoxue::domain::{Case, CaseEvent};
 use baoxue::listexport::{self, Format, ListKind, Saved};
 use baoxue::settings::Settings;
@@ -84,6 +84,23 @@ pub async fn crosscheck_confirm(
         &mut reg,
         &child_id,
         &pupil_id,
+        &state.actor(),
+    )?)
+}
+
+#[tauri::command]
+pub async fn crosscheck_reject(
+    state: State<'_, AppState>,
+    child_id: String,
+    pupil_id: String,
+    reason: String,
+) -> Reply<Rejected> {
+    let mut reg = state.register()?;
+    Ok(crosscheck::confirm::reject_match(
+        &mut reg,
+        &child_id,
+        &pupil_id,
+        &reason,
         &state.actor(),
     )?)
 }
