@@ -204,6 +204,13 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     await click(d, '[data-test="move-save"]')
     await waitText(d, '[data-test="case-file-state"]', '已复学')
     await shot(d, '34-case-file.png')
+    // The 一人一档 prints from the case file, IDs masked, with the case's timeline.
+    await click(d, '[data-test="case-child-file"]')
+    await d.wait(async () => ((await d.executeScript(FRAME_HTML)) || '').includes('一人一档'), T, '一人一档没有显示出来')
+    const childFile = await d.executeScript(FRAME_HTML)
+    assert.ok(childFile.includes('家长同意送孩子返校'), '一人一档应有劝返记录')
+    assert.ok(!FULL_ID.test(childFile), '一人一档中的身份证号应隐去')
+    await click(d, '[data-test="case-print-dialog"] .el-dialog__headerbtn')
     await click(d, '[data-test="case-to-closed"]')
     await type(d, 'move-reason', '已返校复学，稳定在校')
     const approver = await type(d, 'move-approver', '王局长')
@@ -271,6 +278,14 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     await find(d, '[data-test="drill-dialog"] .el-table__row', 60000)
     await click(d, '[data-test="drill-export-xlsx"]')
     files.push(await exported(d, 'drill-export', 'xlsx'))
+    await click(d, '[data-test="drill-dialog"] .el-dialog__headerbtn')
+
+    // 首页's “cases that need action” opens the case list filtered to them.
+    await click(d, '[data-nav="home"]')
+    await click(d, '[data-test="home-cases"]')
+    await find(d, '[data-test="cases-table"] .el-table__row', 60000)
+    const needing = await texts(d, '[data-test="cases-table"] .el-table__body .el-table__row')
+    assert.ok(needing.length > 0 && needing.every((r) => !r.includes('销号')), '待办个案中不应有已销号的个案')
   } finally {
     await d.quit()
     for (const f of files) fs.rmSync(f, { force: true })
