@@ -423,6 +423,25 @@ fn a_list_child_matches_a_roll_pupil_by_normalised_id_or_is_a_probable_match_by_
     assert_eq!(m[0]["name"], "张伟");
     assert_eq!(m[0]["candidates"].as_array().unwrap().len(), 1);
     assert_eq!(m[0]["candidates"][0]["has_id"], false);
+    // The results per source, with the list's department and date.
+    let hukou = r["by_source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "hukou")
+        .unwrap();
+    assert_eq!(hukou["source"], "鲁山县公安局");
+    assert_eq!(hukou["as_of"], "2026-10-31");
+    assert_eq!(hukou["rows"], 3);
+    assert_eq!(
+        (hukou["suspected"].clone(), hukou["to_confirm"].clone()),
+        (1.into(), 1.into())
+    );
+    let text = tmp.ok(&["crosscheck", "--as-of", "2026-10-31"]);
+    assert!(
+        text.contains("户籍（鲁山县公安局） 2026-10-31 版本，3 人：疑似 1 名，待确认 1 名"),
+        "{text}"
+    );
 }
 
 #[test]

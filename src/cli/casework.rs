@@ -110,6 +110,24 @@ pub fn crosscheck(a: CrosscheckArgs, ctx: &Ctx) -> Result<i32> {
         "四查三比对（{}，{}学年，入学截止日 {}）：未见在读学籍的适龄儿童 {} 名",
         r.as_of, r.window.school_year, r.window.cutoff, r.children_checked
     );
+    println!("比对来源：");
+    for b in &r.by_source {
+        println!(
+            "  {}{}{}：疑似 {} 名，待确认 {} 名",
+            b.kind_label,
+            if b.source.is_empty() {
+                String::new()
+            } else {
+                format!("（{}）", b.source)
+            },
+            match (&b.as_of, b.rows) {
+                (Some(d), Some(n)) => format!(" {d} 版本，{n} 人"),
+                _ => String::new(),
+            },
+            b.suspected,
+            b.to_confirm
+        );
+    }
     println!("疑似失学辍学 {} 名：", r.suspected.len());
     for s in &r.suspected {
         println!(

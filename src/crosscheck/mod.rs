@@ -190,6 +190,67 @@ pub struct CrossCheck {
     /// Children of school age the sources named with no current enrolment by ID (after grouping
     /// one child's records), before the other rules cleared or listed them.
     pub children_checked: usize,
+    /// The results per source: the rosters and each department list in use, with its date.
+    pub by_source: Vec<SourceResult>,
+}
+
+/// One source's share of the result: how many listed children (and probable matches) it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceResult {
+    /// `roster` or a list KIND.
+    pub kind: String,
+    pub kind_label: String,
+    /// The department (empty for the rosters).
+    pub source: String,
+    /// The date of the version in use (none for the rosters).
+    pub as_of: Option<String>,
+    /// Children kept from that version (none for the rosters).
+    pub rows: Option<i64>,
+    pub suspected: usize,
+    pub to_confirm: usize,
+}
+
+/// Counts the result per source.
+fn per_source(
+    conn: &Connection,
+    suspected: &[Suspected],
+    to_confirm: &[ToConfirm],
+) -> Result<Vec<SourceResult>> {
+    let count = |kind: &str| {
+        (
+            suspected
+                .iter()
+                .filter(|s| s.sources.iter().any(|k| k == kind))
+                .count(),
+            to_confirm
+                .iter()
+                .filter(|s| s.sources.iter().any(|k| k == kind))
+                .count(),
+        )
+    };
+    let (n, m) = count("roster");
+    let mut out = vec![SourceResult {
+        kind: "roster".into(),
+        kind_label: "学户册".into(),
+        source: String::new(),
+        as_of: None,
+        rows: None,
+        suspected: n,
+        to_confirm: m,
+    }];
+    for s in crate::lists::query::sources(conn)? {
+        let (n, m) = count(&s.kind);
+        out.push(SourceResult {
+            kind: s.kind,
+            kind_label: s.kind_label,
+            source: s.source,
+            as_of: Some(s.as_of),
+            rows: Some(s.rows),
+            suspected: n,
+            to_confirm: m,
+        });
+    }
+    Ok(out)
 }
 
 impl CrossCheck {
@@ -698,12 +759,14 @@ fn check(
     to_confirm.sort_by(|a, b| {
         (&a.village, &a.name, &a.child_id).cmp(&(&b.village, &b.name, &b.child_id))
     });
+    let by_source = per_source(conn, &suspected, &to_confirm)?;
     Ok(CrossCheck {
         as_of: as_of.to_string(),
         window: w,
         suspected,
         to_confirm,
         children_checked,
+        by_source,
     })
 }
 
