@@ -266,8 +266,12 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     await click(d, '[data-test="warn-export-xlsx"]')
     files.push(await exported(d, 'warn-export', 'xlsx'))
 
-    // The other lists on screen export the same way: 学户册 and the children behind a figure.
+    // Leaving 考勤 with the unsaved mark asks too; 放弃改动 leaves.
     await click(d, '[data-nav="roster"]')
+    await waitText(d, '.el-message-box', '还没有保存')
+    await click(d, '.el-message-box__btns .el-button--primary')
+
+    // The other lists on screen export the same way: 学户册 and the children behind a figure.
     await find(d, '[data-test="roster-table"] .el-table__row', 60000)
     await click(d, '[data-test="roster-export-csv"]')
     const rosterCsv = await exported(d, 'roster-export', 'csv')
