@@ -113,6 +113,7 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     assert.ok(!FULL_ID.test(listed), '疑似名单中的身份证号应隐去')
     assert.match(listed, MASKED_ID)
     assert.match(listed, /学籍无/, '每名孩子应有列入原因')
+    await waitText(d, '[data-test="cc-sources"]', '学户册')
     await shot(d, '31-crosscheck.png')
     await click(d, '[data-test="cc-export-csv"]')
     const suspectedCsv = await exported(d, 'cc-export', 'csv')
