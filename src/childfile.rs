@@ -29,7 +29,8 @@ pub struct LinkedRecord {
 /// The whole file of one child.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChildFile {
-    /// The records linked to this person (same normalised ID number), the asked one first.
+    /// The records linked to this person (same normalised ID number, or confirmed the same child
+    /// by a person: `persons`), the asked one first.
     pub records: Vec<LinkedRecord>,
     pub cases: Vec<CaseFile>,
 }
@@ -56,14 +57,9 @@ pub fn load(conn: &Connection, key: &str) -> Result<ChildFile> {
             })?
         }
     };
+    // Linked by ID key and by a person's "same child" decision (`persons`).
     let mut children = vec![first.clone()];
-    if let Some(k) = &first.id_key {
-        for c in store::children::list_by_id_key(conn, k)? {
-            if c.meta.id != first.meta.id {
-                children.push(c);
-            }
-        }
-    }
+    children.extend(crate::persons::linked_children(conn, &first)?);
     let mut records = Vec::new();
     let mut cases = Vec::new();
     for child in children {

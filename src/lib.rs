@@ -28,6 +28,7 @@ pub mod lists;
 pub mod notices;
 pub mod operators;
 pub mod paths;
+pub mod persons;
 pub mod progress;
 pub mod register;
 pub mod roster;

@@ -5,47 +5,7 @@
 use crate::bundle_support::*;
 use crate::util::run_cli;
 use baoxue::domain::SiteKind;
-use baoxue::register::Register;
 use serde_json::Value;
-use std::path::Path;
-
-fn cli_import(db: &Path, file: &Path) -> (bool, Value) {
-    let out = run_cli(db, &["--json", "bundle", "import", file.to_str().unwrap()]);
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.success(), v)
-}
-
-fn cli_ok(db: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = run_cli(db, &all);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-/// A backup of a register file, as `VACUUM INTO` writes it (consistent even under WAL).
-fn backup(s: &Site, to: &Path) {
-    s.reg
-        .conn()
-        .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
-        .unwrap();
-}
-
-fn reopen(db: &Path, name: &str) -> Site {
-    let reg = Register::open(db).unwrap();
-    let id = reg.require_site().unwrap().id;
-    Site {
-        reg,
-        db: db.to_path_buf(),
-        id,
-        name: name.into(),
-    }
-}
 
 fn clock_ms(s: &Site) -> i64 {
     s.reg
@@ -183,7 +143,7 @@ fn a_restore_announced_starts_a_new_chain_and_an_unannounced_one_is_a_fork() {
     export(&mut v, &c, false, &b1, 11);
     assert_eq!(cli_import(&c.db, &b1).1["status"], "applied");
     let bak = d.join("v1-backup.db");
-    backup(&v, &bak);
+    backup_file(&v, &bak);
     // The laptop goes on working: bundle 2 reaches the county.
     let lost = add_child(&mut v, V1, "二号", 82, 20);
     let b2 = d.join("b2.bxb");

@@ -258,3 +258,154 @@ pub fn received_count(s: &Site) -> i64 {
         .query_row("SELECT COUNT(*) FROM bundles_received", [], |r| r.get(0))
         .unwrap()
 }
+
+/// `baoxue --json bundle import FILE` on a register file: (exit success, the JSON report).
+pub fn cli_import(db: &Path, file: &Path) -> (bool, serde_json::Value) {
+    let out = crate::util::run_cli(db, &["--json", "bundle", "import", file.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.success(), v)
+}
+
+/// `baoxue --json ARGS…`, asserting success; the JSON printed (Null when none).
+pub fn cli_ok(db: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = crate::util::run_cli(db, &all);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// Names of the live children in a snapshot.
+pub fn child_names(s: &Site) -> Vec<String> {
+    let snap: serde_json::Value = serde_json::from_str(&snapshot(s)).unwrap();
+    let mut names: Vec<String> = snap["tables"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["deleted"] == 0 || c["deleted"] == false)
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A child's note as this register has it.
+pub fn child_note(s: &Site, id: &str) -> Option<String> {
+    s.reg
+        .conn()
+        .query_row("SELECT note FROM children WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .ok()
+        .flatten()
+}
+
+/// A village child without an ID number (in a new household); returns the child id.
+pub fn add_child_without_id(
+    s: &mut Site,
+    village: &str,
+    name: &str,
+    birth: &str,
+    when: i64,
+) -> String {
+    let mut w = s.reg.writer(&at(when)).unwrap();
+    let h = Household {
+        meta: w.new_meta(),
+        head_name: format!("{name}之母"),
+        head_id_number: None,
+        phone: None,
+        address: Some("二组".into()),
+        village_code: village.into(),
+        priority_groups: vec![],
+        note: None,
+    };
+    store::households::put(w.conn(), &h).unwrap();
+    let c = Child {
+        meta: w.new_meta(),
+        household_id: Some(h.meta.id.clone()),
+        name: name.into(),
+        sex: Some("女".into()),
+        birth_date: Some(birth.into()),
+        id_key: None,
+        id_number: None,
+        student_no: None,
+        village_code: Some(village.into()),
+        hukou_place: None,
+        residence: None,
+        flags: vec![],
+        disability_type: None,
+        disability_grade: None,
+        life_status: "normal".into(),
+        life_status_detail: None,
+        note: None,
+    };
+    store::children::put(w.conn(), &c).unwrap();
+    w.commit().unwrap();
+    c.meta.id
+}
+
+/// A pupil of `school` carrying a given ID number (the same child a village has on its roster).
+pub fn add_pupil_with_id(s: &mut Site, school: &str, name: &str, idn: &str, when: i64) -> String {
+    let mut w = s.reg.writer(&at(when)).unwrap();
+    let c = Child {
+        meta: w.new_meta(),
+        household_id: None,
+        name: name.into(),
+        sex: Some("男".into()),
+        birth_date: Some("2015-03-01".into()),
+        id_key: Some(idn.into()),
+        student_no: None,
+        id_number: Some(idn.into()),
+        village_code: None,
+        hukou_place: None,
+        residence: None,
+        flags: vec![],
+        disability_type: None,
+        disability_grade: None,
+        life_status: "normal".into(),
+        life_status_detail: None,
+        note: None,
+    };
+    store::children::put(w.conn(), &c).unwrap();
+    let e = Enrolment {
+        meta: w.new_meta(),
+        child_id: c.meta.id.clone(),
+        school_code: school.into(),
+        student_no: None,
+        grade: Some(5),
+        class_name: Some("1班".into()),
+        entry_date: Some("2021-09-01".into()),
+        status: "studying".into(),
+        status_date: None,
+        term: Some("2026秋".into()),
+        note: None,
+    };
+    store::enrolments::put(w.conn(), &e).unwrap();
+    w.commit().unwrap();
+    c.meta.id
+}
+
+/// A backup of a register file, as `VACUUM INTO` writes it (consistent even under WAL).
+pub fn backup_file(s: &Site, to: &Path) {
+    s.reg
+        .conn()
+        .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// Reopens a register file (a restored copy) as a site.
+pub fn reopen(db: &Path, name: &str) -> Site {
+    let reg = Register::open(db).unwrap();
+    let id = reg.require_site().unwrap().id;
+    Site {
+        reg,
+        db: db.to_path_buf(),
+        id,
+        name: name.into(),
+    }
+}

@@ -17,8 +17,10 @@ mod jobs;
 
 mod bundle;
 mod bundle_field;
+mod bundle_persons;
 mod bundle_property;
 mod bundle_support;
+mod bundle_waiting;
 mod crash;
 mod lists;
 mod security;

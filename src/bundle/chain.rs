@@ -108,3 +108,50 @@ pub fn resolve_fork(
     w.audit("trusted_sites", site_id, "resolve_fork", &["frozen"])?;
     w.commit()
 }
+
+fn is_full(b: &bundles_received::Row) -> bool {
+    serde_json::from_str::<serde_json::Value>(&b.manifest)
+        .ok()
+        .and_then(|m| m.get("kind").and_then(|k| k.as_str()).map(|k| k == "full"))
+        .unwrap_or(false)
+}
+
+/// The sequence numbers missing before `seq` in a site's chain of one epoch, as this register
+/// has applied it: the bundles records of bundle `seq` may depend on. A full bundle holds the
+/// whole state of its sender, so nothing before an applied full bundle is needed.
+pub fn gap_before(conn: &Connection, site: &str, epoch: &str, seq: i64) -> Result<Vec<i64>> {
+    let mut applied = std::collections::BTreeSet::new();
+    let mut floor = 0;
+    for b in bundles_received::list_by_site(conn, site)? {
+        if b.epoch != epoch || b.status != "applied" || b.seq > seq {
+            continue;
+        }
+        applied.insert(b.seq);
+        if is_full(&b) {
+            floor = floor.max(b.seq);
+        }
+    }
+    Ok((floor + 1..seq).filter(|s| !applied.contains(s)).collect())
+}
+
+/// The latest applied bundle of a site with nothing missing before it in its chain: what this
+/// register acknowledges to that site. A bundle after a gap is not acknowledged (its waiting
+/// records are not known here), so the site keeps sending its edits until the gap is filled.
+pub fn last_contiguous(conn: &Connection, site: &str) -> Result<Option<bundles_received::Row>> {
+    let Some(last) = bundles_received::get_last_applied(conn, site)? else {
+        return Ok(None);
+    };
+    let mut same: Vec<bundles_received::Row> = bundles_received::list_by_site(conn, site)?
+        .into_iter()
+        .filter(|b| b.epoch == last.epoch && b.status == "applied")
+        .collect();
+    same.sort_by_key(|b| b.seq);
+    let (mut high, mut best) = (0, None);
+    for b in same {
+        if b.seq == high + 1 || is_full(&b) {
+            high = b.seq;
+            best = Some(b);
+        }
+    }
+    Ok(best)
+}

@@ -18,9 +18,7 @@ use crate::error::Result;
 use crate::hlc::Stamp;
 use crate::progress::Control;
 use crate::register::{Actor, Register};
-use crate::store::{
-    self, bundle_acks, bundles_received, bundles_sent, record_base, record_heads, rows,
-};
+use crate::store::{self, bundle_acks, bundles_sent, record_base, record_heads, rows};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::Connection;
 use serde::Serialize;
@@ -358,7 +356,7 @@ pub fn export_bundle_with(
     let payload = writer.finish()?;
 
     let last = bundles_sent::get_last(conn, &recipient.site_id, keys.epoch())?;
-    let ack = match bundles_received::get_last_applied(conn, &recipient.site_id)? {
+    let ack = match super::chain::last_contiguous(conn, &recipient.site_id)? {
         Some(b) => serde_json::from_str::<Manifest>(&b.manifest)
             .ok()
             .map(|m| Ack {
@@ -462,6 +460,28 @@ impl Context {
         values: &[Value],
         scope: &Scope,
     ) -> Result<()> {
+        if info.name == "person_links" {
+            // A link lies in scope through either of its records: those of them inside this
+            // site's scope travel with it, so the recipient can check it in any order.
+            let empty = BundleIndex::default();
+            let ch = Checker {
+                scope,
+                conn,
+                index: &empty,
+            };
+            for c in ["child_id", "other_child_id"] {
+                let id = info.index_of(c).and_then(|i| match &values[i] {
+                    Value::Text(t) => Some(t.clone()),
+                    _ => None,
+                });
+                if let Some(id) = id {
+                    if ch.admits_child(&id)? {
+                        self.needed.push(("children", id));
+                    }
+                }
+            }
+            return Ok(());
+        }
         let text = |c: &str| {
             info.index_of(c).and_then(|i| match &values[i] {
                 Value::Text(t) => Some(t.clone()),

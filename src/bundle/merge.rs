@@ -13,6 +13,7 @@ use super::keys;
 use super::payload::{Record, TableInfo};
 use super::verify::{UnverifiedBundle, VerifiedBundle};
 use super::vv::{wins_over, Rank, Vv};
+use super::waiting;
 use super::{codes, err};
 use crate::error::Result;
 use crate::hlc::Stamp;
@@ -45,6 +46,11 @@ pub struct ImportReport {
     pub message: Option<String>,
     /// Sequence numbers of this site's chain still missing (a gap), after this bundle.
     pub missing_seqs: Vec<i64>,
+    /// Records of this bundle received but not applied: edited from a version this register
+    /// does not know, behind a gap (`baoxue bundle waiting list`).
+    pub waiting: u64,
+    /// Records waiting from earlier bundles that this import let apply.
+    pub released: u64,
 }
 
 impl ImportReport {
@@ -61,6 +67,8 @@ impl ImportReport {
             reason: None,
             message: None,
             missing_seqs: Vec::new(),
+            waiting: 0,
+            released: 0,
         }
     }
     fn refuse(mut self, e: &crate::Error) -> ImportReport {
@@ -215,9 +223,11 @@ fn try_import(
     }
     let counts = t!(apply(reg, &verified, &keys, actor, ctl));
     report.status = "applied".into();
-    report.applied = counts.0;
-    report.unchanged = counts.1;
-    report.conflicts = counts.2;
+    report.applied = counts.applied;
+    report.unchanged = counts.unchanged;
+    report.conflicts = counts.conflicts;
+    report.waiting = counts.waiting;
+    report.released = counts.released;
     report.missing_seqs = super::trust::get(reg.conn(), &verified.sender.site_id)
         .ok()
         .flatten()
@@ -335,7 +345,7 @@ fn apply(
     keys: &keys::SiteKeys,
     actor: &Actor,
     ctl: &mut Control<'_>,
-) -> Result<(u64, u64, u64)> {
+) -> Result<Counts> {
     let mut bulk = vec![false; b.tables.len()];
     for (i, info) in b.tables.iter().enumerate() {
         let n = b.manifest.counts.get(info.name).copied().unwrap_or(0);
@@ -366,6 +376,16 @@ fn cancelled() -> crate::Error {
     )
 }
 
+/// What merging one bundle did.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    applied: u64,
+    unchanged: u64,
+    conflicts: u64,
+    waiting: u64,
+    released: u64,
+}
+
 fn apply_inner(
     reg: &mut Register,
     b: &VerifiedBundle,
@@ -373,12 +393,28 @@ fn apply_inner(
     bulk: &[bool],
     actor: &Actor,
     ctl: &mut Control<'_>,
-) -> Result<(u64, u64, u64)> {
+) -> Result<Counts> {
     let total = b.manifest.payload.records;
     let mut done = 0u64;
     let mut w = reg.writer(actor)?;
     let me = w.site().id.clone();
-    let mut m = Merger::new(w.conn(), &me, &b.tables);
+    let man = &b.manifest;
+    // Behind a gap in its origin's chain, a record edited from an unknown version waits.
+    let gap = if man.kind == "full"
+        || chain::gap_before(w.conn(), &man.from_site.id, &man.chain.epoch, man.chain.seq)?
+            .is_empty()
+    {
+        None
+    } else {
+        Some(waiting::Gap {
+            hash: b.hash.clone(),
+            bundle_id: man.bundle_id.clone(),
+            from_site: man.from_site.id.clone(),
+            epoch: man.chain.epoch.clone(),
+            seq: man.chain.seq,
+        })
+    };
+    let mut m = Merger::new(w.conn(), &me, &b.tables, gap);
     for (i, info) in b.tables.iter().enumerate() {
         if bulk[i] {
             m.gathering[i] = true;
@@ -429,7 +465,7 @@ fn apply_inner(
         })?;
         let _ = decoded;
     }
-    let (counts, max_stamp) = m.finish()?;
+    let (mut counts, max_stamp) = m.finish()?;
     if let Ok(s) = max_stamp.parse::<Stamp>() {
         w.observe(&s);
     }
@@ -440,7 +476,19 @@ fn apply_inner(
             bundle_acks::put_max(w.conn(), &m.from_site.id, &ack.own_to, &ack.bundle_id)?;
         }
     }
-    put_received(w.conn(), b, "applied", None, counts, false, actor)?;
+    put_received(
+        w.conn(),
+        b,
+        "applied",
+        None,
+        (counts.applied, counts.unchanged, counts.conflicts),
+        false,
+        actor,
+    )?;
+    // This bundle may fill a gap: what waited for it applies now.
+    let (released, released_conflicts) = waiting::release(w.conn(), &me, &b.tables)?;
+    counts.released = released;
+    counts.conflicts += released_conflicts;
     w.audit("bundles", &m.bundle_id, "import", &["from_site", "records"])?;
     if ctl.cancelled() {
         return Err(cancelled());
@@ -457,8 +505,10 @@ struct Merger<'c> {
     conn: &'c Connection,
     me: &'c str,
     tables: &'c [TableInfo],
-    counts: (u64, u64, u64),
+    counts: Counts,
     max_stamp: String,
+    /// Set when a gap lies before this bundle in its origin's chain.
+    gap: Option<waiting::Gap>,
     /// Per table: the prepared insert-if-new statement.
     insert: Vec<Option<rusqlite::CachedStatement<'c>>>,
     /// Per table: the secondary indexes dropped for a bulk load, rebuilt when its records end.
@@ -470,13 +520,19 @@ struct Merger<'c> {
 }
 
 impl<'c> Merger<'c> {
-    fn new(conn: &'c Connection, me: &'c str, tables: &'c [TableInfo]) -> Merger<'c> {
+    fn new(
+        conn: &'c Connection,
+        me: &'c str,
+        tables: &'c [TableInfo],
+        gap: Option<waiting::Gap>,
+    ) -> Merger<'c> {
         Merger {
             conn,
             me,
             tables,
-            counts: (0, 0, 0),
+            counts: Counts::default(),
             max_stamp: String::new(),
+            gap,
             insert: (0..tables.len()).map(|_| None).collect(),
             pending: vec![Vec::new(); tables.len()],
             gathering: vec![false; tables.len()],
@@ -536,22 +592,29 @@ impl<'c> Merger<'c> {
             self.max_stamp.push_str(v);
         }
         let conn = self.conn;
+        if let Some(gap) = &self.gap {
+            if let Some(base) = waiting::must_wait(conn, self.me, info, r)? {
+                waiting::park(conn, info, r, &base, gap)?;
+                self.counts.waiting += 1;
+                return Ok(());
+            }
+        }
         let insert = match &mut self.insert[r.table] {
             Some(st) => st,
             slot => slot.insert(rows::prepare_insert_new(conn, &info.insert_new)?),
         };
         match merge_record(conn, insert, self.me, info, r)? {
-            Outcome::Applied => self.counts.0 += 1,
-            Outcome::Unchanged => self.counts.1 += 1,
+            Outcome::Applied => self.counts.applied += 1,
+            Outcome::Unchanged => self.counts.unchanged += 1,
             Outcome::Conflict => {
-                self.counts.0 += 1;
-                self.counts.2 += 1;
+                self.counts.applied += 1;
+                self.counts.conflicts += 1;
             }
         }
         Ok(())
     }
 
-    fn finish(mut self) -> Result<((u64, u64, u64), String)> {
+    fn finish(mut self) -> Result<(Counts, String)> {
         if let Some(t) = self.last_table {
             self.end_table(t)?;
         }
@@ -566,7 +629,7 @@ fn bundles_sent_exists(conn: &Connection, bundle_id: &str, to: &str) -> Result<b
     bundles_sent::exists(conn, bundle_id, to)
 }
 
-enum Outcome {
+pub(super) enum Outcome {
     Applied,
     Unchanged,
     Conflict,
@@ -592,7 +655,7 @@ impl Head {
     }
 }
 
-fn merge_record(
+pub(super) fn merge_record(
     conn: &Connection,
     insert: &mut rusqlite::Statement<'_>,
     me: &str,

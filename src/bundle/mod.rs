@@ -8,6 +8,8 @@
 //!   `merge`: applies a verified bundle in one transaction; `chain`: per-site sequence, forks,
 //!   held bundles and acknowledgements; `conflicts`: listing and resolving conflicts.
 //! - `vv`: version vectors and the deterministic winner rule.
+//! - `waiting`: records received behind a gap in their origin's chain and not applied until the
+//!   gap fills (or a clerk forces them in).
 //!
 //! Every refusal is an `Error::Bundle { code, message }` with a stable code (see `codes`).
 
@@ -25,6 +27,7 @@ pub mod scope;
 pub mod trust;
 pub mod verify;
 pub mod vv;
+pub mod waiting;
 
 pub use export::{export_bundle, export_bundle_with, ExportOptions, ExportSummary};
 pub use merge::{import_bundle, import_bundle_with, ImportReport};

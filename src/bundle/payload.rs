@@ -534,10 +534,11 @@ impl<'p, 't> Decoder<'p, 't> {
         let v: serde_json::Value = serde_json::from_slice(&self.line).map_err(|e| bad(n, e))?;
         let name = v.get("table").and_then(|t| t.as_str()).unwrap_or("");
         let Some(t) = self.tables.iter().position(|t| t.name == name) else {
-            return Err(bad(
-                n,
+            // A table added by a later build (tables are only ever added): ask for an upgrade.
+            return Err(err(
+                codes::NEWER_FORMAT,
                 format!(
-                    "本程序不认识的表“{}”",
+                    "数据包第{n}行：本程序不认识的表“{}”，数据包来自较新版本的保学，请升级后再导入",
                     name.chars().take(40).collect::<String>()
                 ),
             ));

@@ -120,6 +120,11 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether a child record (by id) lies in the scope.
+    pub fn admits_child(&self, child_id: &str) -> Result<bool> {
+        self.child_in_scope(child_id)
+    }
+
     /// Whether one record lies in the scope.
     pub fn admits(&self, r: &RecordView<'_>) -> Result<bool> {
         if *self.scope == Scope::All {
@@ -131,6 +136,14 @@ impl Checker<'_> {
             ("schools", Scope::Area(prefix)) => Ok(self.area_ok(prefix, get("township_code"))),
             ("households", _) => self.household_in_scope(r.id),
             ("children", _) => self.child_in_scope(r.id),
+            // A decision about two records: either record being in scope is enough.
+            ("person_links", _) => Ok(match get("child_id") {
+                Some(c) if self.child_in_scope(c)? => true,
+                _ => match get("other_child_id") {
+                    Some(o) => self.child_in_scope(o)?,
+                    None => false,
+                },
+            }),
             ("cases", _) => match get("child_id") {
                 Some(c) => self.child_in_scope(c),
                 None => Ok(false),

@@ -31,6 +31,9 @@ pub struct TrustedSite {
     pub last_bundle_at: Option<String>,
     /// Sequence numbers missing in the current epoch's chain (gaps).
     pub missing_seqs: Vec<i64>,
+    /// Records received from this site's bundles but waiting for a missing one
+    /// (`baoxue bundle waiting list`).
+    pub waiting: i64,
 }
 
 impl TrustedSite {
@@ -55,6 +58,7 @@ fn from_row(conn: &Connection, r: trusted_sites::Row) -> Result<TrustedSite> {
             missing = (1..*max).filter(|s| !seqs.contains(s)).collect();
         }
     }
+    let waiting = crate::store::waiting::count_by_site(conn, &r.site_id)?;
     Ok(TrustedSite {
         site_id: r.site_id,
         kind,
@@ -69,6 +73,7 @@ fn from_row(conn: &Connection, r: trusted_sites::Row) -> Result<TrustedSite> {
         last_seq: last.as_ref().map(|l| l.seq),
         last_epoch: last.as_ref().map(|l| l.epoch.clone()),
         last_bundle_at: last.map(|l| l.created_at),
+        waiting,
         missing_seqs: missing,
     })
 }

@@ -1,4 +1,4 @@
-//! `baoxue site card|trust|list|…`, `baoxue bundle export|inspect|import|held|bench`,
+//! `baoxue site card|trust|list|…`, `baoxue bundle export|inspect|import|held|waiting|bench`,
 //! `baoxue conflicts list|show|resolve`: the command side of `baoxue::bundle`.
 
 use super::Ctx;
@@ -50,6 +50,9 @@ pub enum BundleCmd {
     /// 暂扣的数据包（时钟超前等）：列出、接收或拒收
     #[command(subcommand)]
     Held(HeldCmd),
+    /// 等待中的记录（所依据的版本在缺号的数据包中）：列出或强制导入
+    #[command(subcommand)]
+    Waiting(WaitingCmd),
     /// 性能测试：全县完整数据包与100处修改的增量包
     Bench(BenchArgs),
 }
@@ -76,6 +79,18 @@ pub enum HeldCmd {
     },
     Refuse {
         id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WaitingCmd {
+    /// 列出已收到但尚未导入的记录及其等待的数据包
+    List,
+    /// 强制导入一条等待中的记录（记录处理人和理由）
+    Force {
+        record_id: String,
         #[arg(long)]
         reason: String,
     },
@@ -180,6 +195,9 @@ pub fn site(c: SiteCmd, ctx: &Ctx) -> Result<i32> {
                             .map(|f| format!("\t已冻结：{f}"))
                             .unwrap_or_default()
                     );
+                    if t.waiting > 0 {
+                        println!("\t{} 条记录等待缺号的数据包", t.waiting);
+                    }
                 }
                 println!("共信任 {} 个单位", list.len());
             }
@@ -323,11 +341,19 @@ pub fn bundle(c: BundleCmd, ctx: &Ctx) -> Result<i32> {
                 for r in &reports {
                     match r.status.as_str() {
                         "applied" => println!(
-                            "{}：已导入，更新 {} 条，未变 {} 条，冲突 {} 条{}",
+                            "{}：已导入，更新 {} 条，未变 {} 条，冲突 {} 条{}{}",
                             r.file,
                             r.applied,
                             r.unchanged,
                             r.conflicts,
+                            if r.waiting > 0 {
+                                format!(
+                                    "；{} 条等待缺号的数据包（baoxue bundle waiting list）",
+                                    r.waiting
+                                )
+                            } else {
+                                String::new()
+                            },
                             if r.missing_seqs.is_empty() {
                                 String::new()
                             } else {
@@ -382,6 +408,36 @@ pub fn bundle(c: BundleCmd, ctx: &Ctx) -> Result<i32> {
                     Ok(0)
                 }
             }
+        }
+        BundleCmd::Waiting(wc) => {
+            let mut reg = ctx.open()?;
+            match wc {
+                WaitingCmd::List => {
+                    let list = bundle::waiting::list(reg.conn())?;
+                    if ctx.json {
+                        ctx.print_json(&list)?;
+                    } else {
+                        for w in &list {
+                            println!("{}\t{}\t{}", w.table, w.record_id, w.message);
+                        }
+                        println!("共 {} 条记录等待缺号的数据包", list.len());
+                    }
+                }
+                WaitingCmd::Force { record_id, reason } => {
+                    let r = bundle::waiting::force(&mut reg, &record_id, &reason, &ctx.actor())?;
+                    if ctx.json {
+                        ctx.print_json(&r)?;
+                    } else {
+                        println!(
+                            "已强制导入记录 {}（{} 个版本，处理人：{}）",
+                            r.record_id,
+                            r.versions.len(),
+                            ctx.operator
+                        );
+                    }
+                }
+            }
+            Ok(0)
         }
         BundleCmd::Bench(a) => {
             let dir = match a.dir {

@@ -9,6 +9,7 @@ mod household;
 mod import;
 mod lists;
 mod passphrase;
+mod person;
 mod report;
 mod security;
 mod site;
@@ -76,6 +77,9 @@ pub enum Command {
     /// 一人一档
     #[command(subcommand)]
     Child(child::ChildCmd),
+    /// 疑似重复的儿童记录：列出、确认或否认是同一儿童
+    #[command(subcommand)]
+    Person(person::PersonCmd),
     /// 本单位密钥卡与已信任的单位
     #[command(subcommand)]
     Site(bundle::SiteCmd),
@@ -220,6 +224,7 @@ fn dispatch(cmd: Command, ctx: &Ctx) -> Result<i32> {
         Command::Ledger(a) => report::ledger(a, ctx),
         Command::Division(c) => report::division(c, ctx),
         Command::Child(c) => child::run(c, ctx),
+        Command::Person(c) => person::run(c, ctx),
         Command::Site(c) => bundle::site(c, ctx),
         Command::Bundle(c) => bundle::bundle(c, ctx),
         Command::Conflicts(c) => bundle::conflicts(c, ctx),

@@ -392,6 +392,38 @@ pub const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (child_id, pupil_id)
     );",
+    // 12 (bundles in the field, src/bundle/): person links, a travelling table (a person's decision
+    // that two child records are, or are not, the same child; its id is derived from the pair, so
+    // two sites deciding on one pair make two versions of one record, never a key clash); and the
+    // records received but not applied because their base version is missing behind a gap in
+    // their bundle's chain (local bookkeeping, never travels, not in the snapshot).
+    concat!(
+        "CREATE TABLE person_links (",
+        meta_columns!(),
+        ",
+            child_id TEXT NOT NULL,
+            other_child_id TEXT NOT NULL,
+            decision TEXT NOT NULL CHECK (decision IN ('same','different')),
+            reason TEXT NOT NULL,
+            decided_by TEXT NOT NULL
+        );
+        CREATE INDEX person_links_child ON person_links(child_id);
+        CREATE INDEX person_links_other ON person_links(other_child_id);
+        CREATE TABLE waiting_records (
+            id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            tbl TEXT NOT NULL,
+            base_version TEXT NOT NULL,
+            vv TEXT,
+            row TEXT NOT NULL,
+            bundle_hash TEXT NOT NULL,
+            bundle_id TEXT NOT NULL,
+            from_site TEXT NOT NULL,
+            epoch TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (id, version, bundle_hash)
+        ) WITHOUT ROWID;"
+    ),
 ];
 
 /// The schema version this build writes.

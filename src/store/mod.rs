@@ -22,6 +22,7 @@ pub mod list_versions;
 pub mod match_rejections;
 pub mod migrations;
 pub mod operators;
+pub mod person_links;
 pub mod placements;
 pub mod population;
 pub mod record;
@@ -36,6 +37,7 @@ pub mod site;
 pub mod site_keys;
 pub mod trusted_sites;
 pub mod verification_tasks;
+pub mod waiting;
 
 use crate::encryption::PassphraseError;
 use crate::error::{Error, Result};
@@ -55,6 +57,7 @@ pub const TRAVELLING_TABLES: &[&str] = &[
     "case_events",
     "verification_tasks",
     "placements",
+    "person_links",
 ];
 
 /// Opens (creating if needed) a plain register file and brings its schema up to date.
