@@ -1,5 +1,6 @@
 //! Bundles in the field: a laptop restored from an old backup (announced, and not announced = a
-//! fork), a laptop whose clock is three years ahead (held), relayed files and late gaps.
+//! fork), a laptop whose clock is three years ahead (held), relayed files and late gaps, an edit
+//! racing a deletion.
 //! Real register files, real bundle files, imports through the CLI with the JSON report asserted.
 
 use crate::bundle_support::*;
@@ -306,4 +307,86 @@ fn a_bundle_carried_by_another_site_is_credited_to_its_origin_and_late_gaps_fill
     let l2 = cli_ok(&c2.db, &["site", "list"]);
     assert_eq!(l1[0]["last_seq"], 3);
     assert_eq!(l2[0]["last_seq"], 3);
+}
+
+#[test]
+fn an_edit_racing_a_delete_is_one_listed_conflict_decided_alike_and_the_tombstone_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut c = site(
+        d,
+        "county.db",
+        SiteKind::County,
+        "青山县教育局",
+        COUNTY,
+        None,
+    );
+    let mut c2 = site(
+        d,
+        "county2.db",
+        SiteKind::County,
+        "青山县教育局（二）",
+        COUNTY,
+        None,
+    );
+    let mut v = site(d, "v1.db", SiteKind::Village, "柳树湾村", V1, None);
+    let mut t = site(d, "t1.db", SiteKind::Township, "城关镇", T1, None);
+    for county in [&mut c, &mut c2] {
+        for s in [&mut v, &mut t] {
+            trusts(county, s);
+            trusts(s, county);
+        }
+    }
+    trusts(&mut t, &v);
+    trusts(&mut v, &t);
+    let kid = add_child(&mut v, V1, "孙小丽", 51, 10);
+    let up = d.join("v-t.bxb");
+    export(&mut v, &t, false, &up, 11);
+    assert_eq!(cli_import(&t.db, &up).1["status"], "applied");
+    // The village deletes the record while the township edits it, both from one version.
+    edit_child(&mut v, &kid, "村：重复登记，删除", true, 20);
+    edit_child(&mut t, &kid, "乡镇：已核实在本村居住", false, 21);
+    let mut files = vec![];
+    for (s, n) in [(&mut v, "v"), (&mut t, "t")] {
+        for (county, cn) in [(&c, "c"), (&c2, "c2")] {
+            let p = d.join(format!("{n}-{cn}.bxb"));
+            export(s, county, false, &p, 30);
+            files.push((cn, p));
+        }
+    }
+    // County 1 gets the village's first, county 2 the township's first.
+    let order1: Vec<_> = files.iter().filter(|f| f.0 == "c").collect();
+    let order2: Vec<_> = files.iter().filter(|f| f.0 == "c2").rev().collect();
+    let mut conflicts_reported = 0;
+    for (db, order) in [(&c.db, order1), (&c2.db, order2)] {
+        for (_, p) in order {
+            let (ok, r) = cli_import(db, p);
+            assert!(ok, "{r}");
+            assert_eq!(r["status"], "applied");
+            conflicts_reported += r["conflicts"].as_i64().unwrap();
+        }
+    }
+    assert_eq!(
+        conflicts_reported, 2,
+        "each county reports the conflict once"
+    );
+    let l1 = cli_ok(&c.db, &["conflicts", "list"]);
+    let l2 = cli_ok(&c2.db, &["conflicts", "list"]);
+    assert_eq!(l1, l2, "the same conflict and winner on both registers");
+    assert_eq!(l1.as_array().unwrap().len(), 1);
+    assert_eq!(l1[0]["kind"], "edit_delete");
+    assert_eq!(l1[0]["record_id"], kid.as_str());
+    // Live before deleted: the edit wins; the deletion is kept as the other side, not purged.
+    assert_eq!(
+        child_note(&c, &kid).as_deref(),
+        Some("乡镇：已核实在本村居住")
+    );
+    let shown = cli_ok(&c.db, &["conflicts", "show", &kid]);
+    let sides = shown["sides"].as_array().unwrap();
+    assert_eq!(sides.len(), 2, "{shown}");
+    assert!(
+        shown.to_string().contains("村：重复登记，删除"),
+        "the tombstone is kept in full: {shown}"
+    );
+    assert_eq!(snapshot(&c), snapshot(&c2));
 }
