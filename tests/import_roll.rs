@@ -605,3 +605,26 @@ fn cli_json_contract_and_exit_codes() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("不存在"));
 }
+
+#[test]
+fn the_faulty_sample_sheet_has_the_three_mistakes_it_promises() {
+    // `baoxue bench gen --faults` (the app's e2e test imports it): row 7 a wrong check digit,
+    // row 10 an ID stored as a number, the first pupil repeated after the last one.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut reg, actor) = county_with_school(dir.path());
+    let file = dir.path().join("faulty.xlsx");
+    baoxue::import::sample::write_roll_sample(&file, 30, "城关第一小学", true).unwrap();
+    let out = import_roll(&mut reg, &file, &opts(), &actor, &mut Control::default()).unwrap();
+    let r = &out.report;
+    assert_eq!((r.rows_read, r.inserted), (31, 28));
+    let got: Vec<(u32, &str)> = r.refused.iter().map(|i| (i.row, i.code.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (7, "id_check_digit"),
+            (10, "id_excel_precision"),
+            (35, "duplicate")
+        ]
+    );
+    assert!(r.refused[2].message.contains("第5行"));
+}

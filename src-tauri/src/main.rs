@@ -57,6 +57,7 @@ fn main() {
                 commands::security::backup_on_exit(&window.state::<commands::AppState>());
             }
         })
+        .manage(commands::jobs::Jobs::default())
         .invoke_handler(tauri::generate_handler![
             commands::security::lock_state,
             commands::security::unlock,
@@ -94,6 +95,20 @@ fn main() {
             commands::casework::attendance_record,
             commands::casework::warnings_list,
             commands::casework::export_list,
+            commands::jobs::job_status,
+            commands::jobs::job_cancel,
+            commands::import::import_options,
+            commands::import::import_sheets,
+            commands::import::import_start,
+            commands::import::import_save_errors,
+            commands::exchange::exchange_overview,
+            commands::exchange::exchange_save_card,
+            commands::exchange::exchange_read_card,
+            commands::exchange::exchange_trust,
+            commands::exchange::exchange_export_start,
+            commands::exchange::exchange_import_start,
+            commands::exchange::exchange_conflict,
+            commands::exchange::exchange_resolve,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -245,6 +245,9 @@ pub enum BenchCmd {
         rows: u64,
         #[arg(long)]
         out: PathBuf,
+        /// 加入常见错误（校验位错、身份证号被存成数字、重复的学生），供演示和测试
+        #[arg(long)]
+        faults: bool,
     },
     /// 部门名单：N行户籍名单导入（对比 calamine 读取），以及大县规模的比对计时
     Lists(super::lists::BenchListsArgs),
@@ -272,8 +275,8 @@ pub fn bench(c: BenchCmd, ctx: &Ctx) -> Result<i32> {
     match c {
         BenchCmd::Lists(a) => super::lists::bench(a, ctx),
         BenchCmd::Crosscheck(a) => super::casework::bench_crosscheck(a, ctx),
-        BenchCmd::Gen { rows, out } => {
-            import::sample::write_roll_xlsx(&out, rows, "城关第一小学")?;
+        BenchCmd::Gen { rows, out, faults } => {
+            import::sample::write_roll_sample(&out, rows, "城关第一小学", faults)?;
             Ok(0)
         }
         BenchCmd::Read { file } => {

@@ -76,6 +76,14 @@ pub const SAMPLE_SUB: &[&str] = &[
 
 /// Writes a roll sheet of `rows` pupils to `path` (shared strings, as Excel writes them).
 pub fn write_roll_xlsx(path: &Path, rows: u64, school_name: &str) -> Result<()> {
+    write_roll_sample(path, rows, school_name, false)
+}
+
+/// [`write_roll_xlsx`], with `faults` the mistakes clerks make (for demonstrations and the app's
+/// end-to-end test): the 3rd pupil's ID has a wrong check digit (Excel row 7), the 6th pupil's ID
+/// was typed as a number and lost its last digits (row 10), and the 1st pupil appears again at
+/// the end (a duplicate).
+pub fn write_roll_sample(path: &Path, rows: u64, school_name: &str, faults: bool) -> Result<()> {
     let err = |e: rust_xlsxwriter::XlsxError| Error::Other(format!("生成示例花名册失败：{e}"));
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
@@ -117,10 +125,12 @@ pub fn write_roll_xlsx(path: &Path, rows: u64, school_name: &str) -> Result<()> 
         "初三",
     ];
     let relations = ["父亲", "母亲", "祖父", "祖母"];
-    for i in 0..rows {
-        let r = 4 + i as u32;
+    let extra = u64::from(faults && rows > 0);
+    for n in 0..rows + extra {
+        let i = if n == rows { 0 } else { n };
+        let r = 4 + n as u32;
         let id = sample_id(i);
-        ws.write_number(r, 0, (i + 1) as f64).map_err(err)?;
+        ws.write_number(r, 0, (n + 1) as f64).map_err(err)?;
         ws.write_string(r, 1, sample_name(i)).map_err(err)?;
         let male = (id.as_bytes()[16] - b'0') % 2 == 1;
         ws.write_string(r, 2, if male { "男" } else { "女" })
@@ -131,7 +141,20 @@ pub fn write_roll_xlsx(path: &Path, rows: u64, school_name: &str) -> Result<()> 
             format!("{}-{}-{}", &id[6..10], &id[10..12], &id[12..14]),
         )
         .map_err(err)?;
-        ws.write_string(r, 4, &id).map_err(err)?;
+        match (faults, i) {
+            (true, 2) => {
+                let last = if id.ends_with('0') { '1' } else { '0' };
+                ws.write_string(r, 4, format!("{}{last}", &id[..17]))
+                    .map_err(err)?;
+            }
+            (true, 5) => {
+                let lost: f64 = id[..15].parse::<f64>().unwrap_or(0.0) * 1000.0;
+                ws.write_number(r, 4, lost).map_err(err)?;
+            }
+            _ => {
+                ws.write_string(r, 4, &id).map_err(err)?;
+            }
+        }
         ws.write_string(r, 5, format!("G{id}")).map_err(err)?;
         ws.write_string(r, 6, grades[(i % 9) as usize])
             .map_err(err)?;
@@ -150,7 +173,7 @@ pub fn write_roll_xlsx(path: &Path, rows: u64, school_name: &str) -> Result<()> 
         ws.write_string(r, 14, if i % 5 == 0 { "是" } else { "否" })
             .map_err(err)?;
     }
-    ws.write_string(4 + rows as u32, 0, format!("合计：{rows}人"))
+    ws.write_string(4 + (rows + extra) as u32, 0, format!("合计：{rows}人"))
         .map_err(err)?;
     wb.save(path).map_err(err)?;
     Ok(())

@@ -30,6 +30,21 @@ const TITLES = {
   pin_required: '需要操作员密码',
   wrong_pin: '操作员密码不正确',
   unknown_operator: '不是本登记库的操作员',
+  cancelled: '已取消',
+  exists: '文件已存在',
+  internal: '程序内部错误',
+  file_open: '无法打开文件',
+  file_format: '文件格式无法识别',
+  file_encrypted: '文件有密码保护',
+  file_corrupt: '文件已损坏',
+  no_such_sheet: '没有这个工作表',
+  file_empty: '文件是空的',
+  no_header: '找不到表头',
+  file_too_large: '文件太大',
+  bad_card: '密钥卡无效',
+  fingerprint_mismatch: '指纹不符',
+  no_recipient: '收件单位未信任',
+  other: '操作失败',
 }
 
 /** An error the UI can show: a stable code, a short Chinese title and the full Chinese message. */
@@ -146,3 +161,52 @@ export const warningsList = (asOfDate, school) => call('warnings_list', { asOfDa
  */
 export const exportList = (list, format, full, asOfDate) =>
   call('export_list', { list, format, full, asOfDate: asOfDate || null })
+
+// --- 学籍 import wizard and 数据交换 (long jobs with progress and cancel) ---------------------
+/** A long job's state: {id, kind, done, total, step, cancel_requested, finished, result, error}. */
+export const jobStatus = (id) => call('job_status', { id })
+/** Asks a job to stop; the core rolls its transaction back. */
+export const jobCancel = (id) => call('job_cancel', { id })
+
+/**
+ * Follows a job until it ends: onProgress(status) at each poll. Resolves with its result, or
+ * rejects with an ApiError (code 'cancelled' when the clerk cancelled it).
+ */
+export async function followJob(started, onProgress, everyMs = 200) {
+  let s = started
+  for (;;) {
+    if (onProgress) onProgress(s)
+    if (s.finished) {
+      if (s.error) throw new ApiError(s.error.code, s.error.message)
+      return s.result
+    }
+    await new Promise((r) => setTimeout(r, everyMs))
+    s = await jobStatus(s.id)
+  }
+}
+
+/** Schools, this site's school, the current term, the department-list kinds. */
+export const importOptions = () => call('import_options')
+/** The sheets of a spreadsheet file. */
+export const importSheets = (path) => call('import_sheets', { path })
+/** Starts a preview (dry_run) or an import: {kind, path, sheet, school, term, list_kind, source, as_of, dry_run}. */
+export const importStart = (req) => call('import_start', { req })
+/** Saves a finished import's refused rows as .xlsx; code 'exists' unless overwrite. */
+export const importSaveErrors = (id, path, overwrite) => call('import_save_errors', { id, path, overwrite })
+
+/** This site's card and fingerprint, the trusted sites, open conflicts, the default folder. */
+export const exchangeOverview = () => call('exchange_overview')
+/** Saves this site's key card (a folder or a file name); code 'exists' unless overwrite. */
+export const exchangeSaveCard = (path, overwrite) => call('exchange_save_card', { path, overwrite })
+/** Reads a key card file: its site and fingerprint, before trusting it. */
+export const exchangeReadCard = (path) => call('exchange_read_card', { path })
+/** Trusts the card at path when the fingerprint read out on the phone matches. */
+export const exchangeTrust = (path, fingerprint) => call('exchange_trust', { path, fingerprint })
+/** Starts exporting a bundle into a folder: to = site id (null = the county), full. */
+export const exchangeExportStart = (to, full, dir) => call('exchange_export_start', { to: to || null, full, dir })
+/** Starts importing bundle files or folders of them; the result is one report per bundle. */
+export const exchangeImportStart = (paths) => call('exchange_import_start', { paths })
+/** One conflict with every side (numbers masked). */
+export const exchangeConflict = (recordId) => call('exchange_conflict', { recordId })
+/** Resolves a conflict by keeping one side's version, with a reason. */
+export const exchangeResolve = (recordId, keep, reason) => call('exchange_resolve', { recordId, keep, reason })

@@ -3,6 +3,9 @@
 //! its Chinese text); nothing here panics. Only this layer reads the clock and the operator name.
 //! `AppState::register()` gives the open register or refuses with `locked` (see `security.rs`).
 
+pub mod exchange;
+pub mod import;
+pub mod jobs;
 pub mod search;
 
 pub mod casework;
@@ -92,7 +95,7 @@ impl AppState {
 }
 
 /// An error as the UI receives it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct UiError {
     pub code: String,
     pub message: String,
