@@ -50,6 +50,7 @@ fn main() {
         operator,
     };
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .manage(commands::search::SearchState::default())
         .on_window_event(|window, event| {

@@ -1,6 +1,7 @@
 // The one place that knows the app's command names and turns the backend's {code, message}
 // errors into Chinese for the clerk. Screens import these functions and never call invoke.
 import { invoke } from '@tauri-apps/api/core'
+import { open as openDialog, save as saveDialog } from '@tauri-apps/plugin-dialog'
 
 /** Titles for error codes; the backend's message (already Chinese) says the details. */
 const TITLES = {
@@ -163,6 +164,33 @@ export const exportList = (list, format, full, asOfDate) =>
   call('export_list', { list, format, full, asOfDate: asOfDate || null })
 
 // --- 学籍 import wizard and 数据交换 (long jobs with progress and cancel) ---------------------
+/** Spreadsheet files the importers read. */
+export const SHEET_FILES = [{ name: '表格文件', extensions: ['xlsx', 'xlsm', 'xls', 'ods', 'csv', 'txt'] }]
+/**
+ * The native file pickers (every path they fill can also be typed): a file to open (or several),
+ * a folder, a file to save. Resolve with the path(s), or null when the clerk closed the dialog.
+ */
+export async function pickFile(filters, multiple = false) {
+  try {
+    return await openDialog({ multiple, directory: false, filters })
+  } catch (e) {
+    throw new ApiError('ipc', `无法打开选择文件的窗口，请直接填写路径（${String(e)}）`)
+  }
+}
+export async function pickFolder() {
+  try {
+    return await openDialog({ directory: true, multiple: false })
+  } catch (e) {
+    throw new ApiError('ipc', `无法打开选择文件夹的窗口，请直接填写路径（${String(e)}）`)
+  }
+}
+export async function pickSave(defaultPath, filters) {
+  try {
+    return await saveDialog({ defaultPath: defaultPath || undefined, filters })
+  } catch (e) {
+    throw new ApiError('ipc', `无法打开保存文件的窗口，请直接填写路径（${String(e)}）`)
+  }
+}
 /** A long job's state: {id, kind, done, total, step, cancel_requested, finished, result, error}. */
 export const jobStatus = (id) => call('job_status', { id })
 /** Asks a job to stop; the core rolls its transaction back. */
