@@ -424,6 +424,25 @@ pub const MIGRATIONS: &[&str] = &[
             PRIMARY KEY (id, version, bundle_hash)
         ) WITHOUT ROWID;"
     ),
+    // 13 (speed, session 3): fewer B-trees per child written. Every query in
+    // src/store/ was checked against these:
+    // - `children_village`: no query filters or orders children by their own village code
+    //   (the cross-check, statistics and ledgers read it from a full scan or by id): dropped.
+    // - `children_household`: partial (roll pupils have no household, so a roll-sheet import no
+    //   longer writes it); `household_id = ?` implies the index's condition, so every look-up
+    //   by household (a household's children, the roster import's household + name + birth
+    //   date) still uses it.
+    // - `children_student_no`: partial (roster children mostly have no 学籍号).
+    // - `children_id_key` stays whole: the cross-check reads the children without an ID
+    //   through it (`id_key IS NULL`).
+    // The enrolment indexes stay: folding `enrolments_school` into `enrolments_studying`
+    // (status, deleted, school_code, child_id) would cost the cross-check its look-up of a
+    // child's 在读 enrolment by (status, deleted, child_id).
+    "DROP INDEX children_village;
+    DROP INDEX children_household;
+    CREATE INDEX children_household ON children(household_id) WHERE household_id IS NOT NULL;
+    DROP INDEX children_student_no;
+    CREATE INDEX children_student_no ON children(student_no) WHERE student_no IS NOT NULL;",
 ];
 
 /// The schema version this build writes.
