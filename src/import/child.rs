@@ -644,7 +644,7 @@ pub fn save_child(
 ) -> Result<(Child, Change)> {
     match old {
         None => {
-            store::children::put(w.conn(), &child)?;
+            store::children::insert(w.conn(), &child)?;
             audit.record(w, "children", &child.meta.id, "insert", changed)?;
             Ok((child, Change::Inserted))
         }
@@ -701,7 +701,7 @@ pub fn save_guardians(
                     relation: g.relation.clone(),
                     phone: g.phone.clone(),
                 };
-                store::guardians::put(w.conn(), &guardian)?;
+                store::guardians::insert(w.conn(), &guardian)?;
                 audit.record(
                     w,
                     "guardians",

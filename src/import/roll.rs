@@ -487,7 +487,7 @@ fn upsert_row(
     }
     let echange = match &old_enrolment {
         None => {
-            store::enrolments::put(w.conn(), &e)?;
+            store::enrolments::insert(w.conn(), &e)?;
             audit.record(w, "enrolments", &e.meta.id, "insert", &ech)?;
             Change::Updated
         }
