@@ -399,7 +399,13 @@ fn upsert_row(
             &mut changed,
         );
     }
-    let key = idnum::link_key(child.id_number.as_deref(), child.student_no.as_deref());
+    // The row's own key was found by the reading thread: with the row's ID (or, no ID on
+    // record, its G-form 学籍号) in the record, it is the link key; parse again only otherwise.
+    let key = if r.id_number.is_some() || (child.id_number.is_none() && r.student_no.is_some()) {
+        r.id_key.clone()
+    } else {
+        idnum::link_key(child.id_number.as_deref(), child.student_no.as_deref())
+    };
     set_if(&mut child.id_key, &key, "id_key", &mut changed);
     if r.hukou_place.is_some() {
         set_if(
