@@ -300,6 +300,99 @@ fn household_roster_groups_children_and_reimports_unchanged() {
     assert_eq!(baoxue::snapshot::snapshot_text(reg.conn()).unwrap(), snap);
 }
 
+/// `baoxue audit verify` on a register file: (success, JSON output).
+fn audit_verify(db: &Path) -> (bool, serde_json::Value) {
+    let out = std::process::Command::new(bin())
+        .args(["--db", db.to_str().unwrap(), "--json", "audit", "verify"])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn roster_import_writes_one_audit_row_per_run_and_audit_verify_checks_the_run_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut reg, actor) = county_with_school(dir.path());
+    let before = store::audit::count(reg.conn()).unwrap();
+    let f = fixture("households_utf8_bom_two_children_one_household.csv");
+    import_households(&mut reg, &f, None, false, &actor, &mut Control::default()).unwrap();
+    // 2 households, 3 children and their guardians: one audit row for the run, not one each.
+    assert_eq!(store::audit::count(reg.conn()).unwrap(), before + 1);
+    let last = store::audit::get(reg.conn(), before + 1).unwrap().unwrap();
+    assert_eq!(
+        (last.table_name.as_str(), last.action.as_str()),
+        ("roster_import_runs", "import")
+    );
+    assert!(last.fields.contains("households insert 2: "), "{}", last.fields);
+    assert!(last.fields.contains("children insert 3: "), "{}", last.fields);
+    assert!(!last.fields.contains(&id("41042320150308001")), "no IDs");
+    let run: i64 = last.record_id.parse().unwrap();
+    let records = store::roster_imports::list_records(reg.conn(), run).unwrap();
+    assert_eq!(records.iter().filter(|r| r.0 == "children").count(), 3);
+    assert_eq!(records.iter().filter(|r| r.0 == "households").count(), 2);
+    assert!(records.iter().all(|r| r.2 == "insert"));
+    let digest = store::roster_imports::records_digest(reg.conn(), run).unwrap();
+    assert!(last.fields.contains(&format!("records_digest {digest}")));
+    assert_eq!(baoxue::import::runs::verify_runs(reg.conn()).unwrap(), None);
+
+    // Importing it again changes nothing, so writes no audit row.
+    import_households(&mut reg, &f, None, false, &actor, &mut Control::default()).unwrap();
+    assert_eq!(store::audit::count(reg.conn()).unwrap(), before + 1);
+
+    // A roll sheet imported into the same register: its run's child list is digested too.
+    let sheet = dir.path().join("roll.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_row(0, 0, ["姓名", "身份证号", "年级"]).unwrap();
+    ws.write_row(1, 0, ["赵小川", id("41042320160101003").as_str(), "四年级"])
+        .unwrap();
+    wb.save(&sheet).unwrap();
+    import_roll(&mut reg, &sheet, &roll(None), &actor, &mut Control::default()).unwrap();
+    let db = dir.path().join("register.db");
+    drop(reg);
+    let (ok, v) = audit_verify(&db);
+    assert!(ok, "{v}");
+    assert_eq!(v["ok"], true);
+
+    // Someone edits a run's record list with an SQLite tool (the chain itself is intact):
+    // `audit verify` names the run's audit row.
+    for (name, sql, table) in [
+        (
+            "roster.db",
+            "UPDATE roster_import_records SET change = 'update' WHERE table_name = 'children'
+             AND record_id = (SELECT MIN(record_id) FROM roster_import_records WHERE table_name = 'children')",
+            "roster_import_runs",
+        ),
+        (
+            "roster-deleted.db",
+            "DELETE FROM roster_import_records WHERE table_name = 'households'
+             AND record_id = (SELECT MIN(record_id) FROM roster_import_records WHERE table_name = 'households')",
+            "roster_import_runs",
+        ),
+        (
+            "roll.db",
+            "UPDATE roll_import_children SET change = 'update'",
+            "roll_import_runs",
+        ),
+    ] {
+        let copy = dir.path().join(name);
+        std::fs::copy(&db, &copy).unwrap();
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        assert_eq!(conn.execute(sql, []).unwrap(), 1, "{name}");
+        drop(conn);
+        let (ok, v) = audit_verify(&copy);
+        assert!(!ok, "{name}: {v}");
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["broken_run"]["table"], table, "{name}: {v}");
+        let seq = v["first_broken_row"].as_i64().unwrap();
+        assert_eq!(v["row"]["table_name"], table);
+        assert_eq!(v["broken_run"]["audit_row"], seq);
+    }
+}
+
 #[test]
 fn roster_without_village_column_takes_the_village_site_or_is_refused_at_county() {
     let (dir, mut reg, actor) = village();

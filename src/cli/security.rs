@@ -121,22 +121,43 @@ pub fn audit(c: AuditCmd, ctx: &Ctx) -> Result<i32> {
             let reg = ctx.open()?;
             let rows = store::audit::count(reg.conn())?;
             let broken = store::audit::verify(reg.conn())?;
-            let row = match broken {
+            // The chain holds: then every import run's record list must match its digest.
+            let broken_run = match broken {
+                None => baoxue::import::runs::verify_runs(reg.conn())?,
+                Some(_) => None,
+            };
+            let first = broken.or(broken_run.as_ref().map(|b| b.seq));
+            let row = match first {
                 Some(seq) => store::audit::get(reg.conn(), seq)?,
                 None => None,
             };
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
-                    "ok": broken.is_none(),
+                    "ok": first.is_none(),
                     "rows": rows,
-                    "first_broken_row": broken,
+                    "first_broken_row": first,
+                    "broken_run": broken_run.as_ref().map(|b| serde_json::json!({
+                        "table": b.table, "run_id": b.run_id, "audit_row": b.seq,
+                    })),
                     "row": row,
                 }))?;
+            }
+            if let Some(b) = &broken_run {
+                let what = if b.table == "roll_import_runs" {
+                    "花名册导入"
+                } else {
+                    "学户册导入"
+                };
+                eprintln!(
+                    "错误：第 {} 条审计记录（{what}第 {} 次）所记的导入记录清单与其摘要不符：清单被改动、增加或删除过。请勿继续修改，保留此登记库文件并报告县教育局",
+                    b.seq, b.run_id
+                );
+                return Ok(3);
             }
             match broken {
                 None => {
                     if !ctx.json {
-                        println!("审计日志完整：共 {rows} 条，哈希链校验通过");
+                        println!("审计日志完整：共 {rows} 条，哈希链及各次导入的记录清单校验通过");
                     }
                     Ok(0)
                 }

@@ -544,6 +544,9 @@ pub enum Audit {
     /// a school's or a county's whole roll at once), naming the run whose child list says which
     /// children it inserted or updated.
     PerRun(RunTally),
+    /// Tallied like `PerRun`, each record also listed under the run (household rosters: the
+    /// run's record list is in `roster_import_records`, its digest in the run's audit row).
+    Listed(RunTally, i64),
 }
 
 /// What one import run wrote, per table and action: how many records, and which fields.
@@ -629,6 +632,10 @@ impl Audit {
             Audit::PerRun(t) => {
                 t.add(table, action, fields);
                 Ok(())
+            }
+            Audit::Listed(t, run_id) => {
+                t.add(table, action, fields);
+                store::roster_imports::insert_record(w.conn(), *run_id, table, id, action)
             }
         }
     }

@@ -6,7 +6,7 @@
 use super::child::{
     apply_marks, apply_person, find_child, new_child, parse_guardians, parse_marks, parse_person,
     problem, save_child, save_guardians, set_if, Audit, Change, ChildMarks, Duplicates,
-    PersonFields, RowGuardian, PARENT_FIELDS,
+    PersonFields, RowGuardian, RunTally, PARENT_FIELDS,
 };
 use super::header::{Field, Schema};
 use super::report::RowIssue;
@@ -370,6 +370,7 @@ fn find_household(w: &Writer<'_>, r: &HouseholdRow, village: &str) -> Result<Opt
 
 fn save_household(
     w: &mut Writer<'_>,
+    audit: &mut Audit,
     r: &HouseholdRow,
     village: &str,
     counts: &mut HouseholdCounts,
@@ -416,14 +417,14 @@ fn save_household(
     match &old {
         None => {
             store::households::put(w.conn(), &h)?;
-            w.audit("households", &h.meta.id, "insert", &changed)?;
+            audit.record(w, "households", &h.meta.id, "insert", &changed)?;
             counts.inserted += 1;
         }
         Some(_) if changed.is_empty() => counts.unchanged += 1,
         Some(o) => {
             h.meta = w.next_meta(&o.meta);
             store::households::put(w.conn(), &h)?;
-            w.audit("households", &h.meta.id, "update", &changed)?;
+            audit.record(w, "households", &h.meta.id, "update", &changed)?;
             counts.updated += 1;
         }
     }
@@ -432,6 +433,7 @@ fn save_household(
 
 fn save_row(
     w: &mut Writer<'_>,
+    audit: &mut Audit,
     r: &HouseholdRow,
     village: &str,
     household_id: &str,
@@ -479,10 +481,10 @@ fn save_row(
     if r.note.is_some() {
         set_if(&mut child.note, &r.note, "note", &mut changed);
     }
-    let (child, change) = save_child(w, &mut Audit::PerRecord, old.as_ref(), child, &changed)?;
+    let (child, change) = save_child(w, audit, old.as_ref(), child, &changed)?;
     let g = save_guardians(
         w,
-        &mut Audit::PerRecord,
+        audit,
         &child.meta.id,
         &r.guardians,
         change == Change::Inserted,
@@ -505,6 +507,14 @@ pub fn import_households(
         .then(|| site.region_code.clone());
     store::roll_imports::tune_for_bulk(reg.conn())?;
     let mut w = reg.writer(actor)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let run_id =
+        store::roster_imports::insert_run(w.conn(), &file_name, &w.now_text(), &actor.operator)?;
+    let mut audit = Audit::Listed(RunTally::default(), run_id);
+    let mut in_run = 0i64;
     let mut out = Outcome::default();
     out.report.dry_run = dry_run;
     let mut counts = HouseholdCounts::default();
@@ -596,12 +606,14 @@ pub fn import_households(
                     let household_id = match seen_households.get(&hkey) {
                         Some(id) => id.clone(),
                         None => {
-                            let id = save_household(&mut w, &r, &village, &mut counts)?;
+                            let id =
+                                save_household(&mut w, &mut audit, &r, &village, &mut counts)?;
                             seen_households.insert(hkey, id.clone());
                             id
                         }
                     };
-                    match save_row(&mut w, &r, &village, &household_id)? {
+                    in_run += 1;
+                    match save_row(&mut w, &mut audit, &r, &village, &household_id)? {
                         Change::Inserted => out.report.inserted += 1,
                         Change::Updated => out.report.updated += 1,
                         Change::Unchanged => out.report.unchanged += 1,
@@ -618,6 +630,20 @@ pub fn import_households(
     })?;
     out.report.rows_read = stats.data_rows;
     out.report.skipped_rows = stats.skipped_rows;
+    store::roster_imports::put_run_rows(w.conn(), run_id, in_run)?;
+    // One audit row for the run: what it wrote, per table; the run's record list says which
+    // records, and its digest is in the chain (`audit verify` recomputes it).
+    if let Audit::Listed(tally, _) = &audit {
+        if tally.records() > 0 {
+            let mut fields = tally.lines();
+            fields.push(format!(
+                "records_digest {}",
+                store::roster_imports::records_digest(w.conn(), run_id)?
+            ));
+            let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            w.audit("roster_import_runs", &run_id.to_string(), "import", &refs)?;
+        }
+    }
     ctl.report(done, done);
     if !dry_run {
         w.commit()?;

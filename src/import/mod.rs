@@ -11,6 +11,7 @@
 //! - [`report`]: the report and its JSON; [`errors_out`]: refused rows back to an .xlsx.
 //!
 //! - [`child`]: a child's row shared by importers (identity, flags, guardians, upsert).
+//! - [`runs`]: each run's record-list digest checked against its audit row (`audit verify`).
 //!
 //! Importers: [`roll`] and [`households`]. Each writes everything in one `Writer` transaction:
 //! all or nothing; a dry run is the same work rolled back.
@@ -21,6 +22,7 @@ pub mod header;
 pub mod households;
 pub mod report;
 pub mod roll;
+pub mod runs;
 pub mod sample;
 pub mod scan;
 pub mod source;

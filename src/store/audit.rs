@@ -131,6 +131,20 @@ pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?)
 }
 
+/// Audit rows of one table and action, oldest first: `(seq, record_id, fields as JSON)`.
+pub fn list_by_action(
+    conn: &Connection,
+    table: &str,
+    action: &str,
+) -> Result<Vec<(i64, String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT seq, record_id, fields FROM audit_log WHERE table_name = ?1 AND action = ?2
+         ORDER BY seq",
+    )?;
+    let rows = st.query_map([table, action], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Walks the chain; returns the sequence number of the first broken row, if any.
 pub fn verify(conn: &Connection) -> Result<Option<i64>> {
     let mut st = conn.prepare(

@@ -443,6 +443,23 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX children_household ON children(household_id) WHERE household_id IS NOT NULL;
     DROP INDEX children_student_no;
     CREATE INDEX children_student_no ON children(student_no) WHERE student_no IS NOT NULL;",
+    // 13 (import): household-roster import runs and the records each inserted or updated, so
+    // that one audit row per run (with a digest of this list) stands for its records, as
+    // migration 9 did for roll sheets. Local bookkeeping: never travels.
+    "CREATE TABLE roster_import_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_name TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        rows INTEGER NOT NULL
+    );
+    CREATE TABLE roster_import_records (
+        run_id INTEGER NOT NULL REFERENCES roster_import_runs(id),
+        table_name TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        change TEXT NOT NULL,
+        PRIMARY KEY (run_id, table_name, record_id)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.

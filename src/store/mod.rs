@@ -30,6 +30,7 @@ pub mod record_base;
 pub mod record_heads;
 pub mod restores;
 pub mod roll_imports;
+pub mod roster_imports;
 pub mod rows;
 pub mod schools;
 pub mod settings;
