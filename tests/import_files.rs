@@ -326,8 +326,16 @@ fn roster_import_writes_one_audit_row_per_run_and_audit_verify_checks_the_run_li
         (last.table_name.as_str(), last.action.as_str()),
         ("roster_import_runs", "import")
     );
-    assert!(last.fields.contains("households insert 2: "), "{}", last.fields);
-    assert!(last.fields.contains("children insert 3: "), "{}", last.fields);
+    assert!(
+        last.fields.contains("households insert 2: "),
+        "{}",
+        last.fields
+    );
+    assert!(
+        last.fields.contains("children insert 3: "),
+        "{}",
+        last.fields
+    );
     assert!(!last.fields.contains(&id("41042320150308001")), "no IDs");
     let run: i64 = last.record_id.parse().unwrap();
     let records = store::roster_imports::list_records(reg.conn(), run).unwrap();
@@ -350,7 +358,14 @@ fn roster_import_writes_one_audit_row_per_run_and_audit_verify_checks_the_run_li
     ws.write_row(1, 0, ["赵小川", id("41042320160101003").as_str(), "四年级"])
         .unwrap();
     wb.save(&sheet).unwrap();
-    import_roll(&mut reg, &sheet, &roll(None), &actor, &mut Control::default()).unwrap();
+    import_roll(
+        &mut reg,
+        &sheet,
+        &roll(None),
+        &actor,
+        &mut Control::default(),
+    )
+    .unwrap();
     let db = dir.path().join("register.db");
     drop(reg);
     let (ok, v) = audit_verify(&db);

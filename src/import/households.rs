@@ -606,8 +606,7 @@ pub fn import_households(
                     let household_id = match seen_households.get(&hkey) {
                         Some(id) => id.clone(),
                         None => {
-                            let id =
-                                save_household(&mut w, &mut audit, &r, &village, &mut counts)?;
+                            let id = save_household(&mut w, &mut audit, &r, &village, &mut counts)?;
                             seen_households.insert(hkey, id.clone());
                             id
                         }

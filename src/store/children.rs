@@ -42,8 +42,8 @@ const INSERT_SQL: &str = "INSERT INTO children (id, origin_site, version, prev_v
 
 /// Inserts or replaces the row with this id.
 pub fn put(conn: &Connection, c: &Child) -> Result<()> {
-    static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("{INSERT_SQL}
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{INSERT_SQL}
          ON CONFLICT(id) DO UPDATE SET origin_site = excluded.origin_site, version = excluded.version,
             prev_version = excluded.prev_version, edits = excluded.edits, updated_at = excluded.updated_at,
             deleted = excluded.deleted, household_id = excluded.household_id, name = excluded.name,
@@ -51,7 +51,8 @@ pub fn put(conn: &Connection, c: &Child) -> Result<()> {
             id_key = excluded.id_key, student_no = excluded.student_no, village_code = excluded.village_code,
             hukou_place = excluded.hukou_place, residence = excluded.residence, flags = excluded.flags,
             disability_type = excluded.disability_type, disability_grade = excluded.disability_grade,
-            life_status = excluded.life_status, life_status_detail = excluded.life_status_detail, note = excluded.note"));
+            life_status = excluded.life_status, life_status_detail = excluded.life_status_detail, note = excluded.note")
+    });
     write(conn, &SQL, c)
 }
 

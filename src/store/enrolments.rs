@@ -34,14 +34,15 @@ const INSERT_SQL: &str = "INSERT INTO enrolments (id, origin_site, version, prev
 
 /// Inserts or replaces the row with this id.
 pub fn put(conn: &Connection, e: &Enrolment) -> Result<()> {
-    static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("{INSERT_SQL}
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{INSERT_SQL}
          ON CONFLICT(id) DO UPDATE SET origin_site = excluded.origin_site, version = excluded.version,
             prev_version = excluded.prev_version, edits = excluded.edits, updated_at = excluded.updated_at,
             deleted = excluded.deleted, child_id = excluded.child_id, school_code = excluded.school_code,
             student_no = excluded.student_no, grade = excluded.grade, class_name = excluded.class_name,
             entry_date = excluded.entry_date, status = excluded.status, status_date = excluded.status_date,
-            term = excluded.term, note = excluded.note"));
+            term = excluded.term, note = excluded.note")
+    });
     write(conn, &SQL, e)
 }
 

@@ -15,18 +15,20 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Guardian> {
     })
 }
 
-const INSERT_SQL: &str = "INSERT INTO guardians (id, origin_site, version, prev_version, edits, updated_at, deleted,
+const INSERT_SQL: &str =
+    "INSERT INTO guardians (id, origin_site, version, prev_version, edits, updated_at, deleted,
             child_id, name, relation, phone)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /// Inserts or replaces the row with this id.
 pub fn put(conn: &Connection, g: &Guardian) -> Result<()> {
-    static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("{INSERT_SQL}
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{INSERT_SQL}
          ON CONFLICT(id) DO UPDATE SET origin_site = excluded.origin_site, version = excluded.version,
             prev_version = excluded.prev_version, edits = excluded.edits, updated_at = excluded.updated_at,
             deleted = excluded.deleted, child_id = excluded.child_id, name = excluded.name,
-            relation = excluded.relation, phone = excluded.phone"));
+            relation = excluded.relation, phone = excluded.phone")
+    });
     write(conn, &SQL, g)
 }
 

@@ -62,7 +62,14 @@ pub fn records_digest(conn: &Connection, run_id: i64) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for (table, id, change) in list_records(conn, run_id)? {
-        for part in [table.as_bytes(), b" ", id.as_bytes(), b" ", change.as_bytes(), b"\n"] {
+        for part in [
+            table.as_bytes(),
+            b" ",
+            id.as_bytes(),
+            b" ",
+            change.as_bytes(),
+            b"\n",
+        ] {
             h.update(part);
         }
     }
