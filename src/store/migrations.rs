@@ -443,7 +443,7 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX children_household ON children(household_id) WHERE household_id IS NOT NULL;
     DROP INDEX children_student_no;
     CREATE INDEX children_student_no ON children(student_no) WHERE student_no IS NOT NULL;",
-    // 13 (import): household-roster import runs and the records each inserted or updated, so
+    // 14 (import): household-roster import runs and the records each inserted or updated, so
     // that one audit row per run (with a digest of this list) stands for its records, as
     // migration 9 did for roll sheets. Local bookkeeping: never travels.
     "CREATE TABLE roster_import_runs (
