@@ -31,6 +31,7 @@ pub mod paths;
 pub mod persons;
 pub mod progress;
 pub mod register;
+pub mod reveal;
 pub mod roster;
 pub mod schools;
 pub mod search;

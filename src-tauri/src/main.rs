@@ -64,6 +64,7 @@ fn main() {
             commands::security::unlock,
             commands::security::change_passphrase,
             commands::security::quit_app,
+            commands::security::reveal_person_field,
             commands::site_info,
             commands::init_site,
             commands::load_demo,

@@ -27,6 +27,16 @@ pub struct RestoreArgs {
 pub enum AuditCmd {
     /// 校验审计日志的哈希链（有记录被改动或删除时返回非零）
     Verify,
+    /// 列出最近的审计记录：何时、操作员、哪张表的哪条记录、什么操作、哪些字段（从不含字段的值）；
+    /// 例如 `baoxue audit list --action reveal` 列出谁查看过完整的身份证号或电话
+    List {
+        /// 只列这一种操作（reveal、reveal_full、export_full、insert、update …）
+        #[arg(long)]
+        action: Option<String>,
+        /// 最多列出最近的多少条
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,6 +127,23 @@ pub fn restore(a: RestoreArgs, ctx: &Ctx) -> Result<i32> {
 
 pub fn audit(c: AuditCmd, ctx: &Ctx) -> Result<i32> {
     match c {
+        AuditCmd::List { action, limit } => {
+            let reg = ctx.open()?;
+            let rows = store::audit::list_recent(reg.conn(), action.as_deref(), limit.max(0))?;
+            if ctx.json {
+                ctx.print_json(&rows)?;
+            } else if rows.is_empty() {
+                println!("没有符合条件的审计记录");
+            } else {
+                for r in &rows {
+                    println!(
+                        "第 {} 条  {}  操作员 {}  {} {}  {}  {}",
+                        r.seq, r.at, r.operator, r.table_name, r.record_id, r.action, r.fields
+                    );
+                }
+            }
+            Ok(0)
+        }
         AuditCmd::Verify => {
             let reg = ctx.open()?;
             let rows = store::audit::count(reg.conn())?;

@@ -104,6 +104,28 @@ pub fn list_for_record(conn: &Connection, record_id: &str) -> Result<Vec<Row>> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// The newest `limit` rows (of one `action` when given), oldest of them first.
+pub fn list_recent(conn: &Connection, action: Option<&str>, limit: i64) -> Result<Vec<Row>> {
+    let mut st = conn.prepare(
+        "SELECT seq, at, operator, site_id, table_name, record_id, action, fields FROM (
+           SELECT * FROM audit_log WHERE ?1 IS NULL OR action = ?1 ORDER BY seq DESC LIMIT ?2
+         ) ORDER BY seq",
+    )?;
+    let rows = st.query_map(params![action, limit], |r| {
+        Ok(Row {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            operator: r.get(2)?,
+            site_id: r.get(3)?,
+            table_name: r.get(4)?,
+            record_id: r.get(5)?,
+            action: r.get(6)?,
+            fields: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// One row by its sequence number.
 pub fn get(conn: &Connection, seq: i64) -> Result<Option<Row>> {
     Ok(conn

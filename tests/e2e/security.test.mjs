@@ -3,15 +3,40 @@
 // child's name nor the ID or phone number; closing the window writes the daily backup; after a
 // restart the unlock screen comes first, a wrong passphrase is refused with the Chinese message
 // and leaves every file untouched, the right one opens the register with its data; 设置 changes
-// the passphrase and the old one stops working.
+// the passphrase and the old one stops working. In 学户册 ID and phone numbers are masked; 显示
+// reveals one, and the audit log (read with the CLI after the app quit) names who revealed which
+// field of which record, never the value. A plain register whose operator has a PIN opens only
+// with it. Screenshots 20-24.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, idNumber, TMP } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, shot, click, idNumber, APP, TMP } from './harness.mjs'
 
+// The app (started by tauri-driver, which inherits this environment) works as this operator.
+const OPERATOR = '欧阳文书'
+process.env.BAOXUE_OPERATOR = OPERATOR
 useDriver()
+
+const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || '.'), 'baoxue')
+function cli(db, args, env = {}, input) {
+  return execFileSync(CLI, ['--db', db, ...args], {
+    encoding: 'utf8', input, env: { ...process.env, BAOXUE_OPERATOR: OPERATOR, ...env },
+  })
+}
+
+/** Closes the app with its 退出 button (the click runs after the script returned: the window, and
+ * the session with it, goes away), waits until FILE exists when given, then ends the session. */
+async function quitApp(d, file) {
+  const quit = await find(d, '[data-test="quit-app"]')
+  await d.executeScript('const el = arguments[0]; setTimeout(() => el.click(), 200)', quit)
+  const end = Date.now() + 60000
+  while (file && !file() && Date.now() < end) await new Promise((r) => setTimeout(r, 300))
+  await d.sleep(1000)
+  await d.quit().catch(() => {})
+}
 
 const CHILD = '欧阳小燕'
 const HEAD = '欧阳志明'
@@ -69,17 +94,11 @@ test('an encrypted register: set up, unreadable on disk, unlock screen, wrong pa
     await click(d, '[data-test="save-household"]')
     await waitText(d, '[data-test="roster-table"] .el-table__row', CHILD)
     // 退出 closes the window as its title-bar button does: the daily backup is written.
-    // (clicked after the script returns: the window, and the session with it, goes away)
-    const quit = await find(d, '[data-test="quit-app"]')
-    await d.executeScript('const el = arguments[0]; setTimeout(() => el.click(), 200)', quit)
     const backupDir = path.join(dir, 'backups')
-    const end = Date.now() + 60000
-    while (!(fs.existsSync(backupDir) && fs.readdirSync(backupDir).some((f) => f.endsWith('.bak'))) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 300))
-    }
-  } finally {
-    // The app has ended with its window: the session may already be gone.
+    await quitApp(d, () => fs.existsSync(backupDir) && fs.readdirSync(backupDir).some((f) => f.endsWith('.bak')))
+  } catch (e) {
     await d.quit().catch(() => {})
+    throw e
   }
 
   // On disk: the register (and any -wal beside it) holds no name, ID or phone in any encoding a
@@ -139,6 +158,56 @@ test('an encrypted register: set up, unreadable on disk, unlock screen, wrong pa
     await waitText(d, '[data-test="unlock-error"]', '口令不正确')
     await unlockWith(d, NEW_PASSPHRASE)
     await waitText(d, '[data-test="roster-table"] .el-table__row', CHILD)
+
+    // 学户册: numbers masked until 显示 is clicked; each reveal is audited.
+    const rowText = (await texts(d, '[data-test="roster-table"] .el-table__row')).join('\n')
+    assert.ok(!rowText.includes(PHONE) && rowText.includes('139****5678'), '电话号码默认应隐去中间几位')
+    await click(d, '[data-test="roster-table"] .el-table__expand-icon')
+    const idCell = '[data-reveal="child.id_number"] [data-test="reveal-value"]'
+    await waitText(d, idCell, CHILD_ID.slice(0, 6) + '********')
+    assert.ok(!(await texts(d, idCell)).join('').includes(CHILD_ID), '身份证号默认应隐去')
+    await click(d, '[data-reveal="child.id_number"] [data-test="reveal-show"]')
+    await waitText(d, idCell, CHILD_ID)
+    await click(d, '[data-reveal="household.phone"] [data-test="reveal-show"]')
+    await waitText(d, '[data-reveal="household.phone"] [data-test="reveal-value"]', PHONE)
+    await shot(d, '23-roster-reveal.png')
+    await click(d, '[data-reveal="child.id_number"] [data-test="reveal-hide"]')
+    await waitText(d, idCell, '********')
+    await quitApp(d)
+  } catch (e) {
+    await d.quit().catch(() => {})
+    throw e
+  }
+
+  // The audit log (the app closed): two reveals by this operator, the record and the field named,
+  // no value anywhere in what the CLI prints.
+  const out = cli(db, ['--json', 'audit', 'list', '--action', 'reveal'], { BAOXUE_PASSPHRASE: NEW_PASSPHRASE })
+  assert.ok(!out.includes(CHILD_ID) && !out.includes(PHONE), '审计日志中不应有号码本身')
+  const rows = JSON.parse(out)
+  assert.equal(rows.length, 2, out)
+  assert.ok(rows.every((r) => r.operator === OPERATOR && r.action === 'reveal'), out)
+  assert.deepEqual(rows.map((r) => [r.table_name, JSON.parse(r.fields)]), [['children', ['id_number']], ['households', ['phone']]])
+  assert.ok(rows.every((r) => /^\d{4}-\d{2}-\d{2}T/.test(r.at) && r.record_id.length > 10), out)
+  assert.match(cli(db, ['audit', 'verify'], { BAOXUE_PASSPHRASE: NEW_PASSPHRASE }), /哈希链校验通过/)
+})
+
+test('a plain register whose operator has a PIN opens only with it', { timeout: 300000 }, async () => {
+  const dir = path.join(TMP, 'pin')
+  fs.mkdirSync(dir)
+  const db = path.join(dir, 'register.db')
+  cli(db, ['init', '--no-encryption', '--kind', 'village', '--name', '李庄村委会', '--region', '410423100203'])
+  cli(db, ['operator', 'add', OPERATOR, '--pin-stdin'], {}, '2468\n')
+  const d = await openApp(db)
+  try {
+    await find(d, '[data-test="unlock-pin"]')
+    assert.equal((await texts(d, '[data-test="unlock-passphrase"]')).length, 0, '未加密的登记库不应要求口令')
+    await type(d, 'unlock-pin', '1357')
+    await click(d, '[data-test="unlock-submit"]')
+    await waitText(d, '[data-test="unlock-error"]', 'PIN不正确')
+    await shot(d, '24-unlock-pin.png')
+    await type(d, 'unlock-pin', '2468')
+    await click(d, '[data-test="unlock-submit"]')
+    await waitText(d, '[data-test="site-name"]', '李庄村委会')
   } finally {
     await d.quit()
   }

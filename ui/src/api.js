@@ -28,8 +28,8 @@ const TITLES = {
   passphrase_too_short: '口令太短',
   passphrase_mismatch: '两次口令不一致',
   passphrase_not_given: '需要设定口令',
-  pin_required: '需要操作员密码',
-  wrong_pin: '操作员密码不正确',
+  pin_required: '需要操作员PIN',
+  wrong_pin: '操作员PIN不正确',
   unknown_operator: '不是本登记库的操作员',
   cancelled: '已取消',
   exists: '文件已存在',
@@ -117,6 +117,9 @@ export const unlock = (passphrase, pin) => call('unlock', { passphrase: passphra
 export const changePassphrase = (current, next) => call('change_passphrase', { current: current || null, new: next })
 /** Closes the window as its title-bar button does (the daily backup of an encrypted register runs). */
 export const quitApp = () => call('quit_app')
+/** One masked number in full (field: child.id_number | household.head_id_number | household.phone);
+ * audited (who, when, which record, which field) before it is returned. */
+export const revealPersonField = (recordId, field) => call('reveal_person_field', { recordId, field })
 /** The same text as the core's passphrase_mismatch, for the confirm field checked before sending. */
 export const MISMATCH = new ApiError('passphrase_mismatch', '两次输入的口令不一致，请重新输入')
 

@@ -177,3 +177,26 @@ pub async fn quit_app(window: tauri::Window) -> Reply<()> {
         message: format!("无法关闭窗口：{e}"),
     })
 }
+
+/// One masked number shown in full (`field`: `child.id_number`, `household.head_id_number`,
+/// `household.phone`; `record_id` the child's or household's id). The core writes the audit row
+/// (operator, time, record, field — never the value) before the value is returned; `null` when
+/// the record has no such number.
+#[tauri::command]
+pub async fn reveal_person_field(
+    state: State<'_, AppState>,
+    record_id: String,
+    field: String,
+) -> Reply<Option<String>> {
+    let field = baoxue::reveal::Field::parse(&field).ok_or_else(|| UiError {
+        code: "invalid".into(),
+        message: format!("不能显示“{field}”这一项"),
+    })?;
+    let mut reg = state.register()?;
+    Ok(baoxue::reveal::reveal(
+        &mut reg,
+        &record_id,
+        field,
+        &state.actor(),
+    )?)
+}
