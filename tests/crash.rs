@@ -12,6 +12,9 @@
 //! Default run: 100 kills of a 1,000-row import, half at random times, half when the WAL has
 //! grown past a random size (the writing phase and the commit). `cargo test crash -- --ignored` runs 100 kills
 //! of a 20,000-row import. `BAOXUE_CRASH_SEED` picks the kill times (printed on failure).
+//!
+//! Both harnesses run again on an encrypted register (SQLCipher: encrypted pages and WAL frames,
+//! the passphrase given through `BAOXUE_PASSPHRASE`; the checks open it with the key).
 
 use crate::util::TempRegister;
 use rand::{Rng, SeedableRng};
@@ -23,9 +26,21 @@ use std::time::{Duration, Instant};
 
 const VOLATILE: &[&str] = &["id", "origin_site", "version", "prev_version", "updated_at"];
 
+/// The passphrase of the encrypted variants.
+const PASS: &str = "崩溃测试口令-2026";
+
+/// A connection to the register, keyed when it is encrypted (`pass`).
+fn open_db(db: &Path, pass: Option<&str>) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(db)?;
+    if let Some(p) = pass {
+        conn.pragma_update(None, "key", p)?;
+    }
+    Ok(conn)
+}
+
 /// The register's content, minus what differs between two runs of the same import.
-fn content(db: &Path) -> Vec<String> {
-    let conn = Connection::open(db).unwrap();
+fn content(db: &Path, pass: Option<&str>) -> Vec<String> {
+    let conn = open_db(db, pass).unwrap();
     let mut out = Vec::new();
     for table in baoxue::store::TRAVELLING_TABLES {
         let mut st = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
@@ -62,8 +77,8 @@ fn content(db: &Path) -> Vec<String> {
     out
 }
 
-fn check_sound(db: &Path) -> Result<(), String> {
-    let conn = Connection::open(db).map_err(|e| e.to_string())?;
+fn check_sound(db: &Path, pass: Option<&str>) -> Result<(), String> {
+    let conn = open_db(db, pass).map_err(|e| e.to_string())?;
     match baoxue::backup::integrity_check(&conn).map_err(|e| e.to_string())? {
         Ok(()) => {}
         Err(p) => return Err(format!("integrity_check: {p}")),
@@ -74,22 +89,35 @@ fn check_sound(db: &Path) -> Result<(), String> {
     }
 }
 
-fn import_cmd(db: &Path, file: &Path) -> Command {
+fn import_cmd(db: &Path, file: &Path, pass: Option<&str>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_baoxue"));
     c.arg("--db")
         .arg(db)
         .args(["--json", "import", "roll"])
         .arg(file)
         .args(["--school", "4141000001"]);
-    quiet(c)
+    quiet(c, pass)
 }
 
-fn quiet(mut c: Command) -> Command {
+fn quiet(mut c: Command, pass: Option<&str>) -> Command {
     c.env("BAOXUE_OPERATOR", "测试员")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    match pass {
+        Some(p) => c.env("BAOXUE_PASSPHRASE", p),
+        None => c.env_remove("BAOXUE_PASSPHRASE"),
+    };
     c
+}
+
+/// Encrypts the prepared base register in place (its content is the "before" of the kills).
+fn encrypt(db: &Path, pass: Option<&str>) {
+    if let Some(p) = pass {
+        let actor = baoxue::Actor::new("测试员", chrono::Utc::now());
+        baoxue::encryption::encrypt_file(db, p, &actor).unwrap();
+        assert!(baoxue::encryption::needs_passphrase(db).unwrap());
+    }
 }
 
 fn copy_register(from: &Path, to: &Path) {
@@ -101,7 +129,7 @@ fn copy_register(from: &Path, to: &Path) {
     std::fs::copy(from, to).unwrap();
 }
 
-fn kill_during_import(rows: u64, kills: usize) {
+fn kill_during_import(rows: u64, kills: usize, pass: Option<&str>) {
     let r = TempRegister::new();
     r.ok(&[
         "init",
@@ -135,18 +163,31 @@ fn kill_during_import(rows: u64, kills: usize) {
     let file = r.path("花名册.xlsx");
     baoxue::import::sample::write_roll_xlsx(&file, rows, "城关第一小学").unwrap();
     let work = r.path("work.db");
+    encrypt(&r.db, pass);
     kill_loop(
         &r.db,
         &work,
         kills,
         &format!("{rows}-row roll import"),
-        &|db| import_cmd(db, &file),
+        pass,
+        &|db| import_cmd(db, &file, pass),
     );
 }
 
 /// Kills `cmd` (run against a fresh copy of `base` at `work`) `kills` times; see the module doc.
-fn kill_loop(base: &Path, work: &Path, kills: usize, what: &str, cmd: &dyn Fn(&Path) -> Command) {
-    let before = content(base);
+fn kill_loop(
+    base: &Path,
+    work: &Path,
+    kills: usize,
+    what: &str,
+    pass: Option<&str>,
+    cmd: &dyn Fn(&Path) -> Command,
+) {
+    let what = match pass {
+        Some(_) => format!("{what} (encrypted register)"),
+        None => what.to_string(),
+    };
+    let before = content(base, pass);
     let mut wal_name = work.as_os_str().to_owned();
     wal_name.push("-wal");
     let wal = std::path::PathBuf::from(wal_name);
@@ -165,9 +206,9 @@ fn kill_loop(base: &Path, work: &Path, kills: usize, what: &str, cmd: &dyn Fn(&P
     };
     assert!(status.success());
     let full = t.elapsed();
-    let after = content(work);
+    let after = content(work, pass);
     assert_ne!(before, after);
-    check_sound(work).unwrap();
+    check_sound(work, pass).unwrap();
     assert!(max_wal > 0, "the import wrote a WAL");
 
     let seed: u64 = std::env::var("BAOXUE_CRASH_SEED")
@@ -200,10 +241,10 @@ fn kill_loop(base: &Path, work: &Path, kills: usize, what: &str, cmd: &dyn Fn(&P
         let _ = child.kill(); // SIGKILL; an error means it had already finished
         child.wait().unwrap();
         let ctx = format!("kill {i} {when} (seed {seed}, full import {full:?})");
-        if let Err(e) = check_sound(work) {
+        if let Err(e) = check_sound(work, pass) {
             panic!("{ctx}: register damaged: {e}");
         }
-        let now = content(work);
+        let now = content(work, pass);
         let was_before = now == before;
         if was_before {
             saw_before += 1;
@@ -219,7 +260,7 @@ fn kill_loop(base: &Path, work: &Path, kills: usize, what: &str, cmd: &dyn Fn(&P
         if was_before && i % 10 == 0 {
             assert!(cmd(work).status().unwrap().success());
             assert!(
-                content(work) == after,
+                content(work, pass) == after,
                 "{ctx}: import after the kill differs"
             );
         }
@@ -232,18 +273,23 @@ fn kill_loop(base: &Path, work: &Path, kills: usize, what: &str, cmd: &dyn Fn(&P
 
 #[test]
 fn killing_a_roll_import_leaves_before_or_after_never_a_part() {
-    kill_during_import(1_000, 100);
+    kill_during_import(1_000, 100, None);
+}
+
+#[test]
+fn killing_a_roll_import_of_an_encrypted_register_leaves_before_or_after() {
+    kill_during_import(1_000, 100, Some(PASS));
 }
 
 #[test]
 #[ignore = "long: 100 kills of a 20,000-row import"]
 fn killing_a_large_roll_import_leaves_before_or_after_never_a_part() {
-    kill_during_import(20_000, 100);
+    kill_during_import(20_000, 100, None);
 }
 
 /// A county merging a village's bundle of `children` children (households, children, guardians):
 /// killed 100 times during `baoxue bundle import`.
-fn kill_during_bundle_merge(children: u32, kills: usize) {
+fn kill_during_bundle_merge(children: u32, kills: usize, pass: Option<&str>) {
     use crate::bundle_support::*;
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("v1.bxb");
@@ -280,23 +326,30 @@ fn kill_during_bundle_merge(children: u32, kills: usize) {
     }
     let base = dir.path().join("county.db");
     let work = dir.path().join("work.db");
+    encrypt(&base, pass);
     kill_loop(
         &base,
         &work,
         kills,
         &format!("bundle merge of {children} children"),
+        pass,
         &|db| {
             let mut c = Command::new(env!("CARGO_BIN_EXE_baoxue"));
             c.arg("--db")
                 .arg(db)
                 .args(["--json", "bundle", "import"])
                 .arg(&bundle);
-            quiet(c)
+            quiet(c, pass)
         },
     );
 }
 
 #[test]
 fn killing_a_bundle_merge_leaves_before_or_after_never_a_part() {
-    kill_during_bundle_merge(400, 100);
+    kill_during_bundle_merge(400, 100, None);
+}
+
+#[test]
+fn killing_a_bundle_merge_of_an_encrypted_register_leaves_before_or_after() {
+    kill_during_bundle_merge(400, 100, Some(PASS));
 }

@@ -53,6 +53,10 @@ before(async () => {
 
 after(() => {
   if (driverProcess) driverProcess.kill()
+  // The log of the run (tauri-driver's and the app's stderr) must not hold an unmasked ID or
+  // phone number, as tests/util.rs checks every CLI run's output.
+  const logFile = path.join(FAILS, 'tauri-driver.log')
+  const found = fs.existsSync(logFile) ? findPersonalNumber(fs.readFileSync(logFile, 'utf8')) : null
   // An app that did not exit when its session ended (seen once under load) must not keep the run
   // waiting: every app of this run has its register under TMP.
   try {
@@ -61,7 +65,19 @@ after(() => {
     // pkill exits 1 when nothing matched.
   }
   fs.rmSync(TMP, { recursive: true, force: true })
+  assert.equal(found, null, `程序日志 ${logFile} 中出现了未隐去的${found === 'ID number' ? '身份证号' : '电话号码'}`)
 })
+}
+
+/** The kind of the first unmasked personal number in TEXT ('ID number' / 'phone number'), or
+ * null: an 18-character word of 17 digits and a digit or X, or an 11-digit mobile number, standing
+ * alone between non-alphanumeric characters (the same rule as tests/util.rs). */
+export function findPersonalNumber(text) {
+  for (const word of text.split(/[^0-9A-Za-z]+/)) {
+    if (/^\d{17}[\dXx]$/.test(word)) return 'ID number'
+    if (/^1[3-9]\d{9}$/.test(word)) return 'phone number'
+  }
+  return null
 }
 
 /** Starts the app on a register file and returns a WebDriver session. */
