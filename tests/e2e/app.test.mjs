@@ -149,6 +149,11 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
     const saved = (await texts(d, '[data-test="ledger-result"]'))[0]
     const file = saved.slice(saved.indexOf('已保存到') + 4).trim()
     assert.ok(fs.existsSync(file) && fs.statSync(file).size > 1000, `台账文件应已写出：${file}`)
+
+    // A case count opens 个案 filtered to those cases.
+    const stateName = (await texts(d, '[data-test="cases-by-state"]'))[0].trim()
+    await click(d, '[data-test="cases-by-state"]')
+    await waitText(d, '[data-test="cases-state"]', stateName)
   } finally {
     await d.quit()
   }

@@ -188,3 +188,18 @@ export async function click(d, css, ms = T) {
   await d.executeScript('arguments[0].click()', el)
 }
 
+
+/** Waits until no app started on register file DB is running any more (a restart on the same
+ * register must not race the first app's closing: its daily backup and WAL write-back). */
+export async function waitAppExit(db, ms = 60000) {
+  const end = Date.now() + ms
+  for (;;) {
+    try {
+      execFileSync('pgrep', ['-f', db])
+    } catch (e) {
+      return // pgrep exits 1: nothing matched
+    }
+    if (Date.now() > end) throw new Error(`程序在 ${ms / 1000} 秒内没有退出（${db}）`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
