@@ -123,6 +123,7 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
     await click(d, '[data-nav="reports"]')
     await find(d, '[data-test="stats-table"] .el-table__row', 60000)
     await waitText(d, '[data-test="rate-net_enrolment"]', '%')
+    await find(d, '[data-test="rate-chart"] canvas')
     await shot(d, '07-reports.png')
     await click(d, '[data-test="stats-drill"]')
     await find(d, '[data-test="drill-dialog"] .el-table__row', 60000)
