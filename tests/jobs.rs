@@ -206,3 +206,162 @@ fn a_bundle_export_and_merge_cancelled_midway_change_nothing() {
         baoxue::snapshot::snapshot_text(b.reg.conn()).unwrap()
     );
 }
+
+/// The number of children a connection sees.
+fn children(conn: &Connection) -> i64 {
+    conn.query_row("SELECT count(*) FROM children", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// The app runs each long job on its own connection to the register file while its own
+/// connection stays open for the screens: readers are never blocked and see the register as it
+/// was until the job commits; a cancelled job still leaves nothing behind, and the bulk path of a
+/// merge (a rollback journal instead of the WAL) is not taken while another connection is open.
+#[test]
+fn a_job_on_its_own_connection_leaves_the_screens_reading_and_stays_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, actor) = county_with_school(dir.path());
+    let db = dir.path().join("register.db");
+    let opts = RollImport {
+        school: "4141000001".into(),
+        term: Some("2026秋".into()),
+        sheet: None,
+        dry_run: false,
+    };
+    let sheet = dir.path().join("roll-3000.xlsx");
+    baoxue::import::sample::write_roll_xlsx(&sheet, 3000, "城关第一小学").unwrap();
+    let before = every_row(app.conn());
+
+    // The job's connection, as the app opens it (plain register: no passphrase).
+    let mut job = baoxue::Register::open(&db).unwrap();
+    // While the job writes, the app's connection reads (inside the progress callback, i.e. in
+    // the middle of the job's transaction): not blocked, and it sees no half-imported rows.
+    let cancel = AtomicBool::new(false);
+    let mut reads = Vec::new();
+    let err = {
+        let mut cb = |p: Progress| {
+            reads.push(children(app.conn()));
+            if p.done >= 1500 {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        };
+        let mut ctl = Control {
+            progress: Some(&mut cb),
+            cancel: Some(&cancel),
+        };
+        import_roll(&mut job, &sheet, &opts, &actor, &mut ctl).unwrap_err()
+    };
+    assert_eq!(err.code(), "cancelled");
+    assert!(
+        reads.len() > 1 && reads.iter().all(|n| *n == 0),
+        "{reads:?}"
+    );
+    assert_eq!(every_row(app.conn()), before, "nothing half-written");
+
+    // To the end: the app's connection sees every row once the job commits.
+    let mut reads = Vec::new();
+    let out = {
+        let mut cb = |_: Progress| reads.push(children(app.conn()));
+        let mut ctl = Control {
+            progress: Some(&mut cb),
+            cancel: None,
+        };
+        import_roll(&mut job, &sheet, &opts, &actor, &mut ctl).unwrap()
+    };
+    assert_eq!(out.report.inserted, 3000);
+    assert!(reads.iter().all(|n| *n == 0), "{reads:?}");
+    assert_eq!(children(app.conn()), 3000);
+    assert_eq!(every_row(app.conn()), every_row(job.conn()));
+    // A screen's own write after the job (an ordinary transaction) goes through.
+    baoxue::schools::add_school(
+        &mut app,
+        "4141000002",
+        "城关第二小学",
+        "primary",
+        None,
+        &actor,
+    )
+    .unwrap();
+
+    // The bulk path is refused while the app's connection is open, and taken when it is not.
+    assert_eq!(baoxue::store::rows::journal_for_bulk(job.conn()), None);
+    drop(app);
+    let mode = baoxue::store::rows::journal_for_bulk(job.conn());
+    assert_eq!(mode.as_deref(), Some("wal"));
+    baoxue::store::rows::restore_journal(job.conn(), "wal");
+}
+
+#[test]
+fn a_merge_on_its_own_connection_is_all_or_nothing_with_the_app_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = site(
+        dir.path(),
+        "a.db",
+        SiteKind::County,
+        "青山县教育局",
+        "410499",
+        None,
+    );
+    let mut b = site(
+        dir.path(),
+        "b.db",
+        SiteKind::County,
+        "青山县教育局（新电脑）",
+        "410499",
+        None,
+    );
+    trusts(&mut a, &b);
+    trusts(&mut b, &a);
+    bundle::bench::generate(&mut a.reg, 2000, &at(5)).unwrap();
+    let out = dir.path().join("full.bxb");
+    let opts = ExportOptions {
+        to: Some(b.id.clone()),
+        full: true,
+    };
+    // The export on its own connection too, with a's app connection open.
+    let mut a_job = baoxue::Register::open(&a.db).unwrap();
+    let s = bundle::export_bundle_with(&mut a_job, &opts, &out, &at(10), &mut Control::default())
+        .unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+
+    let b_before = every_row(b.reg.conn());
+    let mut b_job = baoxue::Register::open(&b.db).unwrap();
+    let cancel = AtomicBool::new(false);
+    let mut reads = Vec::new();
+    let r = {
+        let mut cb = |p: Progress| {
+            reads.push(children(b.reg.conn()));
+            if p.done >= 3000 {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        };
+        let mut ctl = Control {
+            progress: Some(&mut cb),
+            cancel: Some(&cancel),
+        };
+        bundle::import_bundle_with(
+            &mut b_job,
+            bytes.clone(),
+            "full.bxb",
+            &at(20),
+            Overrides::default(),
+            &mut ctl,
+        )
+    };
+    assert_eq!(r.reason.as_deref(), Some("cancelled"), "{r:?}");
+    assert!(
+        reads.len() > 1 && reads.iter().all(|n| *n == 0),
+        "{reads:?}"
+    );
+    assert_eq!(every_row(b.reg.conn()), b_before, "nothing half-merged");
+
+    let r = bundle::import_bundle(&mut b_job, bytes, "full.bxb", &at(21));
+    assert_eq!(r.status, "applied", "{r:?}");
+    assert!(s.records > 0);
+    // The app's connection sees the merged register, the same as the job's and as a's.
+    assert_eq!(every_row(b.reg.conn()), every_row(b_job.conn()));
+    assert_eq!(
+        baoxue::snapshot::snapshot_text(a.reg.conn()).unwrap(),
+        baoxue::snapshot::snapshot_text(b.reg.conn()).unwrap()
+    );
+}

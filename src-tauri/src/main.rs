@@ -48,22 +48,29 @@ fn main() {
         register: Mutex::new(register),
         path,
         operator,
+        jobs: commands::jobs::Jobs::default(),
+        close: commands::security::CloseState::default(),
     };
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .manage(commands::search::SearchState::default())
-        .on_window_event(|window, event| {
-            if matches!(event, tauri::WindowEvent::Destroyed) {
+        .on_window_event(|window, event| match event {
+            tauri::WindowEvent::CloseRequested { api, .. } => {
+                commands::security::on_close_requested(window, api);
+            }
+            tauri::WindowEvent::Destroyed => {
                 commands::security::backup_on_exit(&window.state::<commands::AppState>());
             }
+            _ => {}
         })
-        .manage(commands::jobs::Jobs::default())
         .invoke_handler(tauri::generate_handler![
             commands::security::lock_state,
             commands::security::unlock,
             commands::security::change_passphrase,
             commands::security::quit_app,
+            commands::security::close_ack,
+            commands::security::close_confirmed,
             commands::security::reveal_person_field,
             commands::site_info,
             commands::init_site,
@@ -99,6 +106,7 @@ fn main() {
             commands::casework::export_list,
             commands::jobs::job_status,
             commands::jobs::job_cancel,
+            commands::jobs::job_current,
             commands::import::import_options,
             commands::import::import_sheets,
             commands::import::import_start,
@@ -111,6 +119,11 @@ fn main() {
             commands::exchange::exchange_import_start,
             commands::exchange::exchange_conflict,
             commands::exchange::exchange_resolve,
+            commands::exchange::exchange_held,
+            commands::exchange::exchange_held_refuse,
+            commands::exchange::exchange_held_accept_start,
+            commands::exchange::exchange_waiting,
+            commands::exchange::exchange_waiting_force,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

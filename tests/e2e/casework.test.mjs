@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Key } from 'selenium-webdriver'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, APP, TMP, T, log } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, shot, click, APP, TMP, T, log, DOCUMENTS } from './harness.mjs'
 
 useDriver()
 
@@ -57,6 +57,7 @@ async function exported(d, test, ext) {
   const file = line.slice(line.indexOf('到 ') + 2).trim()
   assert.ok(file.endsWith(`.${ext}`), `导出结果应为 .${ext} 文件：${line}`)
   assert.ok(fs.existsSync(file), `导出的文件应存在：${file}`)
+  assert.ok(file.startsWith(DOCUMENTS), `导出应写在本次测试的临时文档文件夹 ${DOCUMENTS} 中：${file}`)
   return file
 }
 

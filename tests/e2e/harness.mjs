@@ -20,6 +20,29 @@ export const SHOTS = path.join(ROOT, 'docs', 'screenshots')
 export const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'baoxue-e2e-'))
 /** Where a failed wait leaves a screenshot of the screen (kept after the run). */
 export const FAILS = fs.mkdtempSync(path.join(os.tmpdir(), 'baoxue-e2e-failed-'))
+/**
+ * The home of every app this run starts (through tauri-driver, which passes its environment on):
+ * exports, ledgers and the register's default place land under TMP, never in the documents folder
+ * of whoever runs the tests. Its documents folder is HOME/文档 (xdg user-dirs), as on a Chinese desktop.
+ */
+export const HOME = path.join(TMP, 'home')
+export const DOCUMENTS = path.join(HOME, '文档')
+const CARGO_BIN = path.join(os.homedir(), '.cargo', 'bin')
+function sandboxEnv() {
+  const config = path.join(HOME, '.config')
+  fs.mkdirSync(config, { recursive: true })
+  fs.mkdirSync(DOCUMENTS, { recursive: true })
+  fs.writeFileSync(path.join(config, 'user-dirs.dirs'), 'XDG_DOCUMENTS_DIR="$HOME/文档"\n')
+  return {
+    ...process.env,
+    HOME,
+    XDG_CONFIG_HOME: config,
+    XDG_DATA_HOME: path.join(HOME, '.local', 'share'),
+    XDG_CACHE_HOME: path.join(HOME, '.cache'),
+    XDG_STATE_HOME: path.join(HOME, '.local', 'state'),
+    PATH: `${CARGO_BIN}:${process.env.PATH || ''}`,
+  }
+}
 
 let driverProcess
 
@@ -43,11 +66,11 @@ export function useDriver() {
 before(async () => {
   assert.ok(APP && fs.existsSync(APP), `找不到程序文件 BAOXUE_APP=${APP}`)
   fs.mkdirSync(SHOTS, { recursive: true })
-  const bin = path.join(os.homedir(), '.cargo', 'bin', 'tauri-driver')
+  const bin = path.join(CARGO_BIN, 'tauri-driver')
   driverProcess = spawn(fs.existsSync(bin) ? bin : 'tauri-driver',
     ['--port', String(PORT), '--native-port', String(NATIVE_PORT)],
     // Not inherited: an app that outlives its session would hold the test runner's output open.
-    { stdio: ['ignore', 'ignore', fs.openSync(path.join(FAILS, 'tauri-driver.log'), 'a')] })
+    { stdio: ['ignore', 'ignore', fs.openSync(path.join(FAILS, 'tauri-driver.log'), 'a')], env: sandboxEnv() })
   await waitForPort(PORT, 20000)
 })
 
@@ -64,7 +87,7 @@ after(() => {
   } catch (e) {
     // pkill exits 1 when nothing matched.
   }
-  fs.rmSync(TMP, { recursive: true, force: true })
+  fs.rmSync(TMP, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 })
   assert.equal(found, null, `程序日志 ${logFile} 中出现了未隐去的${found === 'ID number' ? '身份证号' : '电话号码'}`)
 })
 }

@@ -69,7 +69,9 @@ test('import a roll sheet through the wizard: cancel midway, then import, report
     await click(d, '[data-test="import-read"]')
     await click(d, '[data-test="import-preview"]')
     await find(d, '[data-test="import-preview-panel"]', 60000)
-    await waitText(d, '[data-test="preview-counts"]', '300')
+    // 300 pupils and the repeated one: 301 rows read, 298 new, 3 refused.
+    await waitText(d, '[data-test="preview-counts"]', '301')
+    await waitText(d, '[data-test="preview-counts"]', '298')
     await waitText(d, '[data-test="preview-mapping"]', '身份证号')
     await waitText(d, '[data-test="preview-mapping"]', '监护人')
     await waitText(d, '[data-test="preview-errors"]', '校验')

@@ -13,7 +13,7 @@ const TITLES = {
   invalid: '填写有误',
   not_found: '未找到记录',
   json: '数据格式错误',
-  busy: '登记库暂时不可用',
+  busy: '请稍候：有任务正在进行',
   id_empty: '身份证号为空',
   id_excel_precision: '身份证号精度丢失',
   id_length: '身份证号位数不对',
@@ -45,6 +45,33 @@ const TITLES = {
   bad_card: '密钥卡无效',
   fingerprint_mismatch: '指纹不符',
   no_recipient: '收件单位未信任',
+  // bundle codes (src/bundle/mod.rs `codes`)
+  malformed: '数据包格式有误',
+  truncated: '数据包不完整',
+  bad_signature: '数据包签名无效',
+  untrusted_site: '发件单位未信任',
+  wrong_recipient: '数据包不是发给本单位的',
+  payload_hash: '数据包内容被改动过',
+  decrypt_failed: '数据包无法解密',
+  bad_record: '数据包中有无效记录',
+  out_of_scope: '超出本单位的范围',
+  newer_format: '数据包版本过新',
+  clock_ahead: '发件单位时钟超前',
+  fork: '发件单位的数据链分叉',
+  site_frozen: '发件单位已冻结',
+  no_keys: '本单位尚无密钥',
+  // backups, operators, files
+  backup_corrupt: '备份文件已损坏',
+  not_a_backup: '不是保学备份文件',
+  newer_backup_format: '备份版本过新',
+  register_damaged: '登记库已损坏',
+  target_exists: '目标文件已存在',
+  bad_operator_name: '操作员名称无效',
+  bad_pin: 'PIN不符合要求',
+  last_operator: '不能删除最后一位操作员',
+  no_passphrase: '缺少口令',
+  file_bomb: '文件异常（解压后过大）',
+  too_many_columns: '表格列数过多',
   other: '操作失败',
 }
 
@@ -198,6 +225,14 @@ export async function pickSave(defaultPath, filters) {
 export const jobStatus = (id) => call('job_status', { id })
 /** Asks a job to stop; the core rolls its transaction back. */
 export const jobCancel = (id) => call('job_cancel', { id })
+/** The job running now (null when none), for the banner above every screen. */
+export const jobCurrent = () => call('job_current')
+/** What each job kind is called on screen (正在导入…). */
+export const JOB_LABELS = { preview: '预览导入', import: '导入', export: '导出数据包', bundle_import: '导入数据包' }
+/** The UI heard the window's close request (the backend closes by itself after 5 s otherwise). */
+export const closeAck = () => call('close_ack')
+/** The clerk agreed to close: a running job is cancelled, then the window closes. */
+export const closeConfirmed = () => call('close_confirmed')
 
 /**
  * Follows a job until it ends: onProgress(status) at each poll. Resolves with its result, or
@@ -241,3 +276,13 @@ export const exchangeImportStart = (paths) => call('exchange_import_start', { pa
 export const exchangeConflict = (recordId) => call('exchange_conflict', { recordId })
 /** Resolves a conflict by keeping one side's version, with a reason. */
 export const exchangeResolve = (recordId, keep, reason) => call('exchange_resolve', { recordId, keep, reason })
+/** Bundles held for a decision: [{hash, bundle_id, from_name, seq, received_at, reason, message}]. */
+export const exchangeHeld = () => call('exchange_held')
+/** Refuses a held bundle with a reason (recorded). */
+export const exchangeHeldRefuse = (hash, reason) => call('exchange_held_refuse', { hash, reason })
+/** Accepts a held bundle with a reason (recorded) and applies it, as a job: its result is [report]. */
+export const exchangeHeldAcceptStart = (hash, reason) => call('exchange_held_accept_start', { hash, reason })
+/** Records waiting for a missing bundle: [{table, record_id, from_name, seq, waiting_for, message}]. */
+export const exchangeWaiting = () => call('exchange_waiting')
+/** Forces one waiting record in with a reason (recorded). */
+export const exchangeWaitingForce = (recordId, reason) => call('exchange_waiting_force', { recordId, reason })

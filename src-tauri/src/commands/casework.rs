@@ -79,7 +79,7 @@ pub async fn crosscheck_confirm(
     child_id: String,
     pupil_id: String,
 ) -> Reply<Confirmed> {
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(crosscheck::confirm::confirm_match(
         &mut reg,
         &child_id,
@@ -95,7 +95,7 @@ pub async fn crosscheck_reject(
     pupil_id: String,
     reason: String,
 ) -> Reply<Rejected> {
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(crosscheck::confirm::reject_match(
         &mut reg,
         &child_id,
@@ -111,7 +111,7 @@ pub async fn tasks_create(
     as_of_date: Option<String>,
 ) -> Reply<Created> {
     let day = as_of(as_of_date)?;
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(verification::create_from_crosscheck(
         &mut reg,
         day,
@@ -149,7 +149,7 @@ pub async fn task_record(
     task_id: String,
     form: FindingForm,
 ) -> Reply<Recorded> {
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     let f = Finding {
         finding: form.finding,
         detail: form.detail,
@@ -217,7 +217,7 @@ pub async fn case_attempt(
     case_id: String,
     attempt: Attempt,
 ) -> Reply<CaseEvent> {
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(cases::record_attempt(
         &mut reg,
         &case_id,
@@ -232,7 +232,7 @@ pub async fn case_transition(
     case_id: String,
     transition: Transition,
 ) -> Reply<Case> {
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(cases::transition(
         &mut reg,
         &case_id,
@@ -248,7 +248,7 @@ pub async fn return_notice_html(
     deadline: String,
     issuer: String,
 ) -> Reply<String> {
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(baoxue::notices::issue_return_notice(
         &mut reg,
         &case_id,
@@ -302,7 +302,7 @@ pub struct DayForm {
 
 #[tauri::command]
 pub async fn attendance_record(state: State<'_, AppState>, day: DayForm) -> Reply<DayReport> {
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     let d = ClassDay {
         school_code: day.school,
         grade: day.grade,
@@ -343,7 +343,7 @@ pub async fn export_list(
 ) -> Reply<Saved> {
     let day = as_of(as_of_date)?;
     let dir = baoxue::paths::default_export_dir();
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(listexport::save(
         &mut reg,
         &list,

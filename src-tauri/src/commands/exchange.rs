@@ -1,9 +1,11 @@
 //! 数据交换 screen: this site's key card and fingerprint; the trusted sites (trust a card read
 //! from a file, with the fingerprint compared by phone); a bundle exported into a folder or USB
 //! stick, and one or more bundle files imported, each as a long job with progress and cancel;
-//! the open conflicts, each shown side by side and resolved by keeping one side.
+//! the open conflicts, each shown side by side and resolved by keeping one side; the bundles held
+//! for a decision (a clock far ahead), accepted or refused with a reason, and the records waiting
+//! for a missing bundle, forced in with a reason.
 
-use super::jobs::{JobStatus, Jobs, Output};
+use super::jobs::{JobStatus, Output};
 use super::{AppState, Reply, UiError};
 use baoxue::bundle::{self, card, conflicts, keys, merge, trust, ExportOptions, ImportReport};
 use baoxue::Register;
@@ -171,7 +173,7 @@ pub async fn exchange_trust(
         ));
     }
     let bytes = read_card(&path)?;
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     let (t, _) = trust::trust(&mut reg, &bytes, Some(&fingerprint), &state.actor())?;
     Ok(t)
 }
@@ -180,7 +182,7 @@ pub async fn exchange_trust(
 #[tauri::command]
 pub async fn exchange_export_start(
     app: AppHandle,
-    jobs: State<'_, Jobs>,
+    state: State<'_, AppState>,
     to: Option<String>,
     full: bool,
     dir: String,
@@ -193,9 +195,8 @@ pub async fn exchange_export_start(
         )));
     }
     let to = to.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-    jobs.start(&app, "export", move |state, job| {
+    state.jobs.start(&app, "export", move |state, job, reg| {
         let actor = state.actor();
-        let mut reg = state.register()?;
         let me = reg.require_site()?;
         let recipient = bundle::export::resolve_recipient(reg.conn(), to.as_deref())?;
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
@@ -211,8 +212,7 @@ pub async fn exchange_export_start(
             to: Some(recipient.site_id),
             full,
         };
-        let s =
-            job.control(|ctl| bundle::export_bundle_with(&mut reg, &opts, &out, &actor, ctl))?;
+        let s = job.control(|ctl| bundle::export_bundle_with(reg, &opts, &out, &actor, ctl))?;
         let v = serde_json::to_value(s).map_err(baoxue::Error::from)?;
         Ok::<Output, UiError>((v, None))
     })
@@ -248,48 +248,49 @@ fn bundle_files(paths: &[String]) -> Reply<Vec<PathBuf>> {
 #[tauri::command]
 pub async fn exchange_import_start(
     app: AppHandle,
-    jobs: State<'_, Jobs>,
+    state: State<'_, AppState>,
     paths: Vec<String>,
 ) -> Reply<JobStatus> {
     let files = bundle_files(&paths)?;
-    jobs.start(&app, "bundle_import", move |state, job| {
-        let actor = state.actor();
-        let mut reg = state.register()?;
-        let n = files.len();
-        let mut reports: Vec<ImportReport> = Vec::with_capacity(n);
-        for (i, f) in files.iter().enumerate() {
-            let name = f.display().to_string();
-            if job.cancelled() {
-                let mut r = merge::refused_report(&name);
-                r.reason = Some("cancelled".into());
-                r.message = Some("已取消，未导入".into());
-                reports.push(r);
-                continue;
-            }
-            job.set_step(format!("第 {}/{} 个数据包：{}", i + 1, n, file_name(f)));
-            let r = match baoxue::limits::read_bounded(f, baoxue::limits::MAX_BUNDLE_BYTES) {
-                Ok(bytes) => job.control(|ctl| {
-                    merge::import_bundle_with(
-                        &mut reg,
-                        bytes,
-                        &name,
-                        &actor,
-                        merge::Overrides::default(),
-                        ctl,
-                    )
-                }),
-                Err(e) => {
+    state
+        .jobs
+        .start(&app, "bundle_import", move |state, job, reg| {
+            let actor = state.actor();
+            let n = files.len();
+            let mut reports: Vec<ImportReport> = Vec::with_capacity(n);
+            for (i, f) in files.iter().enumerate() {
+                let name = f.display().to_string();
+                if job.cancelled() {
                     let mut r = merge::refused_report(&name);
-                    r.reason = Some("io".into());
-                    r.message = Some(format!("无法读取文件：{e}"));
-                    r
+                    r.reason = Some("cancelled".into());
+                    r.message = Some("已取消，未导入".into());
+                    reports.push(r);
+                    continue;
                 }
-            };
-            reports.push(r);
-        }
-        let v = serde_json::to_value(reports).map_err(baoxue::Error::from)?;
-        Ok::<Output, UiError>((v, None))
-    })
+                job.set_step(format!("第 {}/{} 个数据包：{}", i + 1, n, file_name(f)));
+                let r = match baoxue::limits::read_bounded(f, baoxue::limits::MAX_BUNDLE_BYTES) {
+                    Ok(bytes) => job.control(|ctl| {
+                        merge::import_bundle_with(
+                            reg,
+                            bytes,
+                            &name,
+                            &actor,
+                            merge::Overrides::default(),
+                            ctl,
+                        )
+                    }),
+                    Err(e) => {
+                        let mut r = merge::refused_report(&name);
+                        r.reason = Some("io".into());
+                        r.message = Some(format!("无法读取文件：{e}"));
+                        r
+                    }
+                };
+                reports.push(r);
+            }
+            let v = serde_json::to_value(reports).map_err(baoxue::Error::from)?;
+            Ok::<Output, UiError>((v, None))
+        })
 }
 
 fn file_name(p: &Path) -> String {
@@ -329,11 +330,133 @@ pub async fn exchange_resolve(
             "请写明为什么保留这一方（处理理由会记入日志并随数据包传出）",
         ));
     }
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(conflicts::resolve(
         &mut reg,
         &record_id,
         &keep,
+        &reason,
+        &state.actor(),
+    )?)
+}
+
+// --- held bundles and waiting records (the CLI's `bundle held …` and `bundle waiting …`) ----------
+
+/// A bundle held for a clerk's decision (a clock far ahead), as the screen lists it.
+#[derive(Debug, Serialize)]
+pub struct HeldBundle {
+    pub hash: String,
+    pub bundle_id: String,
+    pub from_site: String,
+    pub from_name: String,
+    pub seq: i64,
+    pub created_at: String,
+    pub received_at: String,
+    pub reason: Option<String>,
+    /// Why it is held and what to check, in Chinese.
+    pub message: String,
+}
+
+fn held_message(reason: Option<&str>) -> String {
+    match reason {
+        Some("clock_ahead") => "数据包中有修改时间比本机时间晚很多（超前），可能是对方电脑的时钟设错了。\
+             未导入任何记录，本机时钟也未改动。请电话核实对方电脑的日期：确认数据无误再接受，否则拒收并请对方改正时钟后重新导出。"
+            .into(),
+        Some(other) => format!("已暂扣（{other}），请核实后接受或拒收"),
+        None => "已暂扣，请核实后接受或拒收".into(),
+    }
+}
+
+/// The held bundles, oldest sender first.
+#[tauri::command]
+pub async fn exchange_held(state: State<'_, AppState>) -> Reply<Vec<HeldBundle>> {
+    let reg = state.register()?;
+    let list = baoxue::store::bundles_received::list_by_status(reg.conn(), "held")?;
+    let mut out = Vec::with_capacity(list.len());
+    for b in list {
+        let from_name = trust::get(reg.conn(), &b.from_site)?
+            .map(|s| s.name)
+            .unwrap_or_else(|| b.from_site.clone());
+        out.push(HeldBundle {
+            message: held_message(b.reason.as_deref()),
+            hash: b.hash,
+            bundle_id: b.bundle_id,
+            from_site: b.from_site,
+            from_name,
+            seq: b.seq,
+            created_at: b.created_at,
+            received_at: b.received_at,
+            reason: b.reason,
+        });
+    }
+    Ok(out)
+}
+
+fn need_reason(reason: &str, what: &str) -> Reply<()> {
+    if reason.trim().is_empty() {
+        return Err(invalid(format!(
+            "请写明{what}的理由（会记入日志：谁、何时、为什么）"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a held bundle with the clerk's reason (recorded); nothing of it is applied.
+#[tauri::command]
+pub async fn exchange_held_refuse(
+    state: State<'_, AppState>,
+    hash: String,
+    reason: String,
+) -> Reply<ImportReport> {
+    need_reason(&reason, "拒收")?;
+    let mut reg = state.writable()?;
+    Ok(merge::decide_held(
+        &mut reg,
+        &hash,
+        false,
+        &reason,
+        &state.actor(),
+    )?)
+}
+
+/// Accepts a held bundle with the clerk's reason (recorded) and applies it, as a job on its own
+/// connection (a bundle may be large); the result is a list of one bundle report.
+#[tauri::command]
+pub async fn exchange_held_accept_start(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    hash: String,
+    reason: String,
+) -> Reply<JobStatus> {
+    need_reason(&reason, "接受")?;
+    state
+        .jobs
+        .start(&app, "bundle_import", move |state, job, reg| {
+            job.set_step("接受暂扣的数据包".into());
+            let r = merge::decide_held(reg, &hash, true, &reason, &state.actor())?;
+            let v = serde_json::to_value(vec![r]).map_err(baoxue::Error::from)?;
+            Ok::<Output, UiError>((v, None))
+        })
+}
+
+/// The records waiting for a missing bundle (their base version is unknown here).
+#[tauri::command]
+pub async fn exchange_waiting(state: State<'_, AppState>) -> Reply<Vec<bundle::waiting::Waiting>> {
+    Ok(bundle::waiting::list(state.register()?.conn())?)
+}
+
+/// Forces one waiting record in (its missing bundle will not come), with the clerk's reason.
+#[tauri::command]
+pub async fn exchange_waiting_force(
+    state: State<'_, AppState>,
+    record_id: String,
+    reason: String,
+) -> Reply<bundle::waiting::Forced> {
+    need_reason(&reason, "强制导入")?;
+    let mut reg = state.writable()?;
+    Ok(bundle::waiting::force(
+        &mut reg,
+        &record_id,
         &reason,
         &state.actor(),
     )?)

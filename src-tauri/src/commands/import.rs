@@ -3,10 +3,11 @@
 //! the import itself as a long job (progress, cancel), and the refused rows saved as an error
 //! sheet (.xlsx) — never over an existing file unless the clerk confirmed.
 
-use super::jobs::{Job, JobStatus, Jobs, Output};
+use super::jobs::{Job, JobStatus, Output};
 use super::{AppState, Reply, UiError};
 use baoxue::import::{self, errors_out, roll, RefusedRow};
 use baoxue::lists::{self, ListImport};
+use baoxue::Register;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tauri::{AppHandle, State};
@@ -136,7 +137,7 @@ fn blank(s: &Option<String>) -> Option<String> {
 #[tauri::command]
 pub async fn import_start(
     app: AppHandle,
-    jobs: State<'_, Jobs>,
+    state: State<'_, AppState>,
     req: ImportRequest,
 ) -> Reply<JobStatus> {
     let path = existing_file(&req.path)?;
@@ -151,13 +152,20 @@ pub async fn import_start(
         other => return Err(invalid(format!("没有“{other}”这种导入"))),
     }
     let kind = if req.dry_run { "preview" } else { "import" };
-    jobs.start(&app, kind, move |state, job| run(state, job, &req, &path))
+    state.jobs.start(&app, kind, move |state, job, reg| {
+        run(state, job, reg, &req, &path)
+    })
 }
 
-fn run(state: &AppState, job: &Job, req: &ImportRequest, path: &Path) -> Result<Output, UiError> {
+fn run(
+    state: &AppState,
+    job: &Job,
+    reg: &mut Register,
+    req: &ImportRequest,
+    path: &Path,
+) -> Result<Output, UiError> {
     let actor = state.actor();
     let sheet = blank(&req.sheet);
-    let mut reg = state.register()?;
     let (report, households, labels, rows) = match req.kind.as_str() {
         "roll" => {
             let opts = roll::RollImport {
@@ -166,7 +174,7 @@ fn run(state: &AppState, job: &Job, req: &ImportRequest, path: &Path) -> Result<
                 sheet,
                 dry_run: req.dry_run,
             };
-            let out = job.control(|ctl| roll::import_roll(&mut reg, path, &opts, &actor, ctl))?;
+            let out = job.control(|ctl| roll::import_roll(reg, path, &opts, &actor, ctl))?;
             (
                 serde_json::to_value(&out.report).map_err(baoxue::Error::from)?,
                 None,
@@ -177,7 +185,7 @@ fn run(state: &AppState, job: &Job, req: &ImportRequest, path: &Path) -> Result<
         "households" => {
             let (out, counts) = job.control(|ctl| {
                 import::households::import_households(
-                    &mut reg,
+                    reg,
                     path,
                     sheet.as_deref(),
                     req.dry_run,
@@ -209,7 +217,7 @@ fn run(state: &AppState, job: &Job, req: &ImportRequest, path: &Path) -> Result<
                 sheet,
                 dry_run: req.dry_run,
             };
-            let out = job.control(|ctl| lists::import_list(&mut reg, path, &opts, &actor, ctl))?;
+            let out = job.control(|ctl| lists::import_list(reg, path, &opts, &actor, ctl))?;
             (
                 serde_json::to_value(&out.report).map_err(baoxue::Error::from)?,
                 None,
@@ -218,7 +226,6 @@ fn run(state: &AppState, job: &Job, req: &ImportRequest, path: &Path) -> Result<
             )
         }
     };
-    drop(reg);
     let mut report = report;
     let refused_total = cap(&mut report, "refused");
     let warnings_total = cap(&mut report, "warnings");
@@ -272,12 +279,12 @@ pub struct SavedErrors {
 /// with code `exists` unless `overwrite` (the clerk confirmed).
 #[tauri::command]
 pub async fn import_save_errors(
-    jobs: State<'_, Jobs>,
+    state: State<'_, AppState>,
     id: u64,
     path: String,
     overwrite: bool,
 ) -> Reply<SavedErrors> {
-    let job = jobs.get(id)?;
+    let job = state.jobs.get(id)?;
     let mut target = PathBuf::from(path.trim());
     if path.trim().is_empty() {
         return Err(invalid("请填写错误行文件的保存位置"));

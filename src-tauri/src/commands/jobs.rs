@@ -1,11 +1,16 @@
 //! Long jobs (an import, a bundle export or import): each runs on its own thread, off the UI and
-//! off the async runtime, with the register locked for its duration. The core reports progress
-//! into atomics that the UI polls with `job_status`; `job_cancel` sets the flag the core checks
-//! between batches, and the core then rolls its transaction back (nothing half-written).
-//! One job at a time: the register is one file.
+//! off the async runtime, on its OWN connection to the register file (opened as the app opened
+//! it, with the passphrase the app holds), so the screens keep reading through the app's
+//! connection while the job writes (WAL: readers see the register as it was until the job
+//! commits). The core reports progress into atomics that the UI polls with `job_status`;
+//! `job_cancel` sets the flag the core checks between batches, and the core then rolls its
+//! transaction back (nothing half-written). One job at a time: a second one is refused (`busy`,
+//! naming the running job), and so are the screens' own writes while a job runs
+//! (`AppState::writable`); `job_current` tells every screen what is running.
 
 use super::{AppState, Reply, UiError};
 use baoxue::progress::{Control, Progress};
+use baoxue::Register;
 use serde::Serialize;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -45,6 +50,11 @@ impl Job {
         f(&mut ctl)
     }
 
+    /// Asks the job to stop (the core rolls its transaction back).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
@@ -63,7 +73,7 @@ impl Job {
         kept.as_ref()?.downcast_ref::<T>().map(f)
     }
 
-    fn status(&self) -> JobStatus {
+    pub fn status(&self) -> JobStatus {
         let finished = self.finished.load(Ordering::Acquire);
         let (result, error) = if finished {
             match self.result.lock().ok().and_then(|r| r.clone()) {
@@ -119,18 +129,65 @@ fn busy() -> UiError {
     }
 }
 
+/// What a job kind is called on screen (`正在导入…`).
+pub fn label(kind: &str) -> &'static str {
+    match kind {
+        "preview" => "预览导入",
+        "import" => "导入",
+        "export" => "导出数据包",
+        "bundle_import" => "导入数据包",
+        _ => "后台任务",
+    }
+}
+
+/// The refusal while job `kind` runs, with how far it is.
+pub fn busy_with(kind: &str, done: u64, total: u64) -> UiError {
+    let pct = (done.min(total) * 100)
+        .checked_div(total)
+        .map(|p| format!("（已完成 {p}%）"))
+        .unwrap_or_default();
+    UiError {
+        code: "busy".into(),
+        message: format!(
+            "正在{}{pct}，请等它完成或在“{}”处取消后再试；查看和查询不受影响",
+            label(kind),
+            if kind == "export" || kind == "bundle_import" {
+                "数据交换"
+            } else {
+                "学籍"
+            }
+        ),
+    }
+}
+
 impl Jobs {
-    /// Starts `work` on a new thread; refuses while another job runs.
+    /// The job running now, if any.
+    pub fn running(&self) -> Option<Arc<Job>> {
+        let list = self.list.lock().ok()?;
+        list.values()
+            .find(|j| !j.finished.load(Ordering::Acquire))
+            .cloned()
+    }
+
+    /// Starts `work` on a new thread with its own connection to the register (opened here,
+    /// before the thread starts, so a locked register is refused at once); refuses while
+    /// another job runs.
     pub fn start(
         &self,
         app: &AppHandle,
         kind: &str,
-        work: impl FnOnce(&AppState, &Job) -> Result<Output, UiError> + Send + 'static,
+        work: impl FnOnce(&AppState, &Job, &mut Register) -> Result<Output, UiError> + Send + 'static,
     ) -> Reply<JobStatus> {
         let mut list = self.list.lock().map_err(|_| busy())?;
-        if list.values().any(|j| !j.finished.load(Ordering::Acquire)) {
-            return Err(busy());
+        if let Some(j) = list.values().find(|j| !j.finished.load(Ordering::Acquire)) {
+            return Err(busy_with(
+                &j.kind,
+                j.done.load(Ordering::Relaxed),
+                j.total.load(Ordering::Relaxed),
+            ));
         }
+        let state = app.state::<AppState>();
+        let mut reg = state.job_register()?;
         while list.len() >= KEEP {
             let Some(first) = list.keys().next().copied() else {
                 break;
@@ -158,7 +215,7 @@ impl Jobs {
             .spawn(move || {
                 let state = app.state::<AppState>();
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    work(&state, &runner)
+                    work(&state, &runner, &mut reg)
                 }))
                 .unwrap_or_else(|_| {
                     Err(UiError {
@@ -176,6 +233,8 @@ impl Jobs {
                 if let Ok(mut r) = runner.result.lock() {
                     *r = Some(result);
                 }
+                // The job's connection is closed before the job reads as finished.
+                drop(reg);
                 runner.finished.store(true, Ordering::Release);
             });
         if let Err(e) = spawned {
@@ -202,13 +261,19 @@ impl Jobs {
 }
 
 #[tauri::command]
-pub async fn job_status(jobs: State<'_, Jobs>, id: u64) -> Reply<JobStatus> {
-    Ok(jobs.get(id)?.status())
+pub async fn job_status(state: State<'_, AppState>, id: u64) -> Reply<JobStatus> {
+    Ok(state.jobs.get(id)?.status())
+}
+
+/// The job running now (`null` when none): every screen shows it (正在导入… 40%).
+#[tauri::command]
+pub async fn job_current(state: State<'_, AppState>) -> Reply<Option<JobStatus>> {
+    Ok(state.jobs.running().map(|j| j.status()))
 }
 
 #[tauri::command]
-pub async fn job_cancel(jobs: State<'_, Jobs>, id: u64) -> Reply<JobStatus> {
-    let job = jobs.get(id)?;
-    job.cancel.store(true, Ordering::Relaxed);
+pub async fn job_cancel(state: State<'_, AppState>, id: u64) -> Reply<JobStatus> {
+    let job = state.jobs.get(id)?;
+    job.cancel();
     Ok(job.status())
 }

@@ -32,6 +32,10 @@ pub struct AppState {
     pub register: Mutex<Option<Register>>,
     pub path: PathBuf,
     pub operator: String,
+    /// The long jobs (import, export, merge): the running one and the last few finished.
+    pub jobs: jobs::Jobs,
+    /// Where a request to close the window stands (the UI is asked first).
+    pub close: security::CloseState,
 }
 
 /// The open register, held locked for one command: derefs to [`Register`].
@@ -87,6 +91,32 @@ impl AppState {
                 ),
             },
         })
+    }
+
+    /// The open register for a command that writes: refused (`busy`, naming the job and how far
+    /// it is) while a long job writes on its own connection, instead of waiting for it.
+    pub(crate) fn writable(&self) -> Result<Open<'_>, UiError> {
+        if let Some(j) = self.jobs.running() {
+            let s = j.status();
+            return Err(jobs::busy_with(&s.kind, s.done, s.total));
+        }
+        self.register()
+    }
+
+    /// A second connection to the open register for a long job: the same file, opened as the
+    /// app opened it (with the passphrase the app holds for an encrypted register; the
+    /// operator's PIN was checked when the app's connection opened). Refused (`locked`) while
+    /// the app's own register is not open.
+    pub(crate) fn job_register(&self) -> Result<Register, UiError> {
+        let passphrase = {
+            let reg = self.register()?;
+            reg.passphrase()
+                .map(|p| zeroize::Zeroizing::new(p.to_string()))
+        };
+        Ok(Register::open_with(
+            &self.path,
+            passphrase.as_ref().map(|p| p.as_str()),
+        )?)
     }
 
     pub(crate) fn actor(&self) -> Actor {
@@ -155,7 +185,7 @@ pub async fn init_site(
     passphrase: Option<String>,
 ) -> Reply<Overview> {
     security::create_if_missing(&state, passphrase, false)?;
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     let new = NewSite {
         kind: site.kind,
         name: site.name,
@@ -174,7 +204,7 @@ pub async fn load_demo(
     passphrase: Option<String>,
 ) -> Reply<DemoSummary> {
     security::create_if_missing(&state, passphrase, true)?;
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(baoxue::demo::load_demo(&mut reg, &state.actor())?)
 }
 
@@ -191,7 +221,7 @@ pub async fn add_household(
     state: State<'_, AppState>,
     household: NewHousehold,
 ) -> Reply<RosterRow> {
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     let view = baoxue::households::add_household(&mut reg, household, &state.actor())?;
     Ok(roster::masked_row(&view))
 }
@@ -275,7 +305,7 @@ pub async fn export_ledger(
         full,
         as_of: day,
     };
-    let rows = baoxue::ledger::write(&mut *state.register()?, &opts, &path, &state.actor())?;
+    let rows = baoxue::ledger::write(&mut *state.writable()?, &opts, &path, &state.actor())?;
     Ok(Exported {
         path: path.display().to_string(),
         rows,

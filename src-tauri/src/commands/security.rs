@@ -114,6 +114,10 @@ pub async fn change_passphrase(
 ) -> Reply<()> {
     encryption::check_new_passphrase(&new).map_err(baoxue::Error::from)?;
     let actor = state.actor();
+    if let Some(j) = state.jobs.running() {
+        let s = j.status();
+        return Err(super::jobs::busy_with(&s.kind, s.done, s.total));
+    }
     let mut slot = state.slot()?;
     let Some(reg) = slot.as_mut() else {
         drop(slot);
@@ -168,14 +172,80 @@ pub fn backup_on_exit(state: &AppState) {
     *slot = None;
 }
 
-/// The sidebar's 退出 button: closes the window the way its title-bar button does (so the daily
-/// backup runs, see [`backup_on_exit`]) and the app ends.
+/// The sidebar's 退出 button: asks to close the window the way its title-bar button does (the
+/// UI is asked first whether anything is unsaved, see [`on_close_requested`]; then the daily
+/// backup runs, see [`backup_on_exit`], and the app ends).
 #[tauri::command]
 pub async fn quit_app(window: tauri::Window) -> Reply<()> {
     window.close().map_err(|e| UiError {
         code: "ipc".into(),
         message: format!("无法关闭窗口：{e}"),
     })
+}
+
+/// Closing the window (title bar, Alt+F4, 退出): the first request is held back and the UI asked
+/// (event `close-requested`) whether anything is unsaved or a job runs; it answers with
+/// `close_ack` at once and, when the clerk agrees (or nothing is at stake), `close_confirmed`.
+/// A UI that does not answer within 5 seconds (a broken page) does not keep the window open.
+pub fn on_close_requested(window: &tauri::Window, api: &tauri::CloseRequestApi) {
+    use std::sync::atomic::Ordering;
+    use tauri::{Emitter, Manager};
+    let state = window.state::<AppState>();
+    if state.close.confirmed.load(Ordering::Acquire) {
+        return;
+    }
+    api.prevent_close();
+    state.close.acked.store(false, Ordering::Release);
+    if window.emit("close-requested", ()).is_err() {
+        state.close.confirmed.store(true, Ordering::Release);
+        let _ = window.destroy();
+        return;
+    }
+    let w = window.clone();
+    let _ = std::thread::Builder::new()
+        .name("baoxue-close-wait".into())
+        .spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            let state = w.state::<AppState>();
+            if !state.close.acked.load(Ordering::Acquire) {
+                eprintln!("界面未响应关闭请求，直接关闭窗口");
+                state.close.confirmed.store(true, Ordering::Release);
+                let _ = w.destroy();
+            }
+        });
+}
+
+/// Where a close request stands (see [`on_close_requested`]).
+#[derive(Default)]
+pub struct CloseState {
+    /// The UI received the request (it may now be asking the clerk).
+    pub acked: std::sync::atomic::AtomicBool,
+    /// The clerk agreed (or nothing was unsaved): the next request closes.
+    pub confirmed: std::sync::atomic::AtomicBool,
+}
+
+/// The UI received `close-requested`.
+#[tauri::command]
+pub async fn close_ack(state: State<'_, AppState>) -> Reply<()> {
+    state
+        .close
+        .acked
+        .store(true, std::sync::atomic::Ordering::Release);
+    Ok(())
+}
+
+/// The clerk agreed to close (or nothing was unsaved): a running job is cancelled (its
+/// transaction rolled back: nothing half-written), then the window closes.
+#[tauri::command]
+pub async fn close_confirmed(state: State<'_, AppState>, window: tauri::Window) -> Reply<()> {
+    if let Some(j) = state.jobs.running() {
+        j.cancel();
+    }
+    state
+        .close
+        .confirmed
+        .store(true, std::sync::atomic::Ordering::Release);
+    quit_app(window).await
 }
 
 /// One masked number shown in full (`field`: `child.id_number`, `household.head_id_number`,
@@ -192,7 +262,7 @@ pub async fn reveal_person_field(
         code: "invalid".into(),
         message: format!("不能显示“{field}”这一项"),
     })?;
-    let mut reg = state.register()?;
+    let mut reg = state.writable()?;
     Ok(baoxue::reveal::reveal(
         &mut reg,
         &record_id,
