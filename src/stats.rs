@@ -557,3 +557,37 @@ pub fn drill_rows(
     rows.sort_by(|a, b| (&a.name, &a.child_id).cmp(&(&b.name, &b.child_id)));
     Ok(Some(rows))
 }
+
+/// The statistics of one register for one day, recomputed only when the register was written
+/// since (the app keeps one: every "查看名单" click of the 统计报表 screen drills into the same
+/// figures without counting the whole county again). The connection's change counter sees its
+/// own writes; SQLite's `data_version` sees writes by another connection (a background merge).
+#[derive(Debug, Default)]
+pub struct CachedStats {
+    cached: Option<((u64, i64, NaiveDate), Stats)>,
+}
+
+impl CachedStats {
+    /// The statistics of `conn`'s register on `as_of`, computing them first when the register or
+    /// the day changed.
+    pub fn current(&mut self, conn: &Connection, as_of: NaiveDate) -> Result<&Stats> {
+        let key = Self::generation(conn, as_of)?;
+        let stats = match self.cached.take() {
+            Some((k, s)) if k == key => s,
+            _ => compute(conn, as_of)?,
+        };
+        Ok(&self.cached.insert((key, stats)).1)
+    }
+
+    /// The register's write generation (its own writes, then other connections') and the day.
+    fn generation(conn: &Connection, as_of: NaiveDate) -> Result<(u64, i64, NaiveDate)> {
+        let data_version = conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))?;
+        Ok((conn.total_changes(), data_version, as_of))
+    }
+
+    /// Whether the last answer was computed for this register state and day (for tests).
+    pub fn is_current(&self, conn: &Connection, as_of: NaiveDate) -> Result<bool> {
+        let key = Self::generation(conn, as_of)?;
+        Ok(matches!(&self.cached, Some((k, _)) if *k == key))
+    }
+}

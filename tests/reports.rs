@@ -233,6 +233,41 @@ fn rates_on_a_hand_built_cohort() {
     );
 }
 
+/// The app's cache answers repeated drill-downs from one count, and counts again after any write
+/// (here a new school-age child on the roll) or for another day.
+#[test]
+fn cached_stats_are_recounted_after_a_write_and_for_another_day() {
+    let r = TempRegister::new();
+    let mut reg = county(&r);
+    add(&mut reg, &pupils());
+    let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let mut cache = stats::CachedStats::default();
+    let net = |s: &stats::Stats| {
+        let f = figure(&s.net_enrolment, "county", "county");
+        (f.numerator, f.denominator)
+    };
+    assert_eq!(net(cache.current(reg.conn(), day).unwrap()), (1, 3));
+    assert!(cache.is_current(reg.conn(), day).unwrap());
+    assert!(!cache
+        .is_current(reg.conn(), day.succ_opt().unwrap())
+        .unwrap());
+    add(
+        &mut reg,
+        &[Pupil {
+            name: "寅",
+            birth: "2019-05-05",
+            seq: 41,
+            enrol: Some((2, "studying", "2026秋", "2025-09-01", None)),
+        }],
+    );
+    assert!(!cache.is_current(reg.conn(), day).unwrap());
+    assert_eq!(net(cache.current(reg.conn(), day).unwrap()), (2, 4));
+    assert_eq!(
+        net(cache.current(reg.conn(), day).unwrap()),
+        net(&stats::compute(reg.conn(), day).unwrap())
+    );
+}
+
 #[test]
 fn one_child_registered_twice_counts_once() {
     let r = TempRegister::new();

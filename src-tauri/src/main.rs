@@ -55,6 +55,7 @@ fn main() {
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .manage(commands::search::SearchState::default())
+        .manage(commands::stats::StatsState::default())
         .on_window_event(|window, event| match event {
             tauri::WindowEvent::CloseRequested { api, .. } => {
                 commands::security::on_close_requested(window, api);
@@ -79,8 +80,8 @@ fn main() {
             commands::add_household,
             commands::check_id,
             commands::code_lists,
-            commands::stats,
-            commands::stats_drill,
+            commands::stats::stats,
+            commands::stats::stats_drill,
             commands::export_ledger,
             commands::child_file_html,
             commands::enrol_notices_html,

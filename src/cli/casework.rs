@@ -4,20 +4,11 @@
 use super::Ctx;
 use anyhow::{anyhow, Result};
 use baoxue::attendance::{self, ClassDay};
-use baoxue::households::parse_date;
 use baoxue::settings::Settings;
-use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 /// `--as-of` or today.
-fn as_of(ctx: &Ctx, raw: &Option<String>) -> Result<NaiveDate> {
-    match raw {
-        Some(s) => parse_date(s).ok_or_else(|| anyhow!("日期“{s}”无效，请写成 2026-10-12")),
-        None => Ok(ctx.actor().now.date_naive()),
-    }
-}
-
 #[derive(Args)]
 pub struct CrosscheckArgs {
     /// 比对日期（默认今天）
@@ -92,7 +83,7 @@ pub fn crosscheck(a: CrosscheckArgs, ctx: &Ctx) -> Result<i32> {
         }
         return Ok(0);
     }
-    let day = as_of(ctx, &a.as_of)?;
+    let day = ctx.day(&a.as_of)?;
     let settings = Settings::load(reg.conn())?;
     let mut r = baoxue::crosscheck::run(reg.conn(), &settings, day)?;
     if a.full {
@@ -181,7 +172,7 @@ pub struct WarningsArgs {
 
 pub fn warnings(a: WarningsArgs, ctx: &Ctx) -> Result<i32> {
     let reg = ctx.open()?;
-    let day = as_of(ctx, &a.as_of)?;
+    let day = ctx.day(&a.as_of)?;
     let settings = Settings::load(reg.conn())?;
     let list: Vec<_> = attendance::warnings(reg.conn(), &settings, day, a.school.as_deref())?
         .into_iter()
@@ -351,7 +342,7 @@ pub fn attendance_cmd(c: AttendanceCmd, ctx: &Ctx) -> Result<i32> {
                 school_code: school,
                 grade,
                 class_name: class,
-                date: as_of(ctx, &date)?.to_string(),
+                date: ctx.day(&date)?.to_string(),
                 absent: absent
                     .into_iter()
                     .filter(|s| !s.trim().is_empty())
@@ -782,7 +773,7 @@ pub fn case_cmd(c: CaseCmd, ctx: &Ctx) -> Result<i32> {
             }
         }
         CaseCmd::Watch { as_of: a } => {
-            let day = as_of(ctx, &a)?;
+            let day = ctx.day(&a)?;
             let list = cases::watch_list(reg.conn(), day)?;
             if ctx.json {
                 ctx.print_json(&list)?;
@@ -900,7 +891,7 @@ pub fn verify_cmd(c: VerifyCmd, ctx: &Ctx) -> Result<i32> {
     let actor = ctx.actor();
     match c {
         VerifyCmd::Create { as_of: a } => {
-            let day = as_of(ctx, &a)?;
+            let day = ctx.day(&a)?;
             let r = verification::create_from_crosscheck(&mut reg, day, &actor)?;
             if ctx.json {
                 ctx.print_json(&r)?;

@@ -153,6 +153,16 @@ impl Ctx {
     pub fn actor(&self) -> Actor {
         Actor::new(&self.operator, chrono::Utc::now())
     }
+    /// The day a command works on: `--as-of`/`--date` as typed (any form `parse_date` reads), or
+    /// today on the clerk's own calendar (local date, not UTC: at 07:00 in Beijing it is already
+    /// today there).
+    pub fn day(&self, raw: &Option<String>) -> Result<chrono::NaiveDate> {
+        match raw {
+            Some(s) => baoxue::households::parse_date(s)
+                .ok_or_else(|| anyhow::anyhow!("日期“{s}”无效，请写成 2026-11-23 这样的格式")),
+            None => Ok(chrono::Local::now().date_naive()),
+        }
+    }
     /// Prints a value as pretty JSON.
     pub fn print_json<T: serde::Serialize>(&self, v: &T) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(v)?);

@@ -1,23 +1,14 @@
 //! `baoxue stats`, `baoxue ledger`, `baoxue division …`.
 
 use super::Ctx;
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use baoxue::ledger::{LedgerKind, LedgerOptions};
 use baoxue::stats::{self, Figure, Metric};
 use baoxue::store::divisions::{self, Division};
-use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 /// Parses `--as-of`, defaulting to today (the CLI is the layer that reads the clock).
-pub fn as_of(s: &Option<String>) -> Result<NaiveDate> {
-    match s {
-        Some(s) => baoxue::households::parse_date(s)
-            .with_context(|| format!("--as-of “{s}”不是有效日期，请写成 2026-11-23")),
-        None => Ok(chrono::Local::now().date_naive()),
-    }
-}
-
 #[derive(Args)]
 pub struct StatsArgs {
     /// 统计日期（默认今天）
@@ -57,7 +48,7 @@ fn print_figures(title: &str, list: &[Figure]) {
 
 pub fn stats(a: StatsArgs, ctx: &Ctx) -> Result<i32> {
     let reg = ctx.open()?;
-    let as_of = as_of(&a.as_of)?;
+    let as_of = ctx.day(&a.as_of)?;
     let s = stats::compute(reg.conn(), as_of)?;
     if let Some(metric) = &a.drill {
         let Some(metric) = Metric::parse(metric) else {
@@ -139,7 +130,7 @@ pub fn ledger(a: LedgerArgs, ctx: &Ctx) -> Result<i32> {
         kind,
         area: a.area,
         full: a.full,
-        as_of: as_of(&a.as_of)?,
+        as_of: ctx.day(&a.as_of)?,
     };
     let n = baoxue::ledger::write(&mut reg, &opts, &a.out, &ctx.actor())?;
     if ctx.json {

@@ -7,6 +7,7 @@ pub mod exchange;
 pub mod import;
 pub mod jobs;
 pub mod search;
+pub mod stats;
 
 pub mod casework;
 
@@ -17,7 +18,6 @@ use baoxue::households::{HouseholdQuery, NewHousehold};
 use baoxue::ledger::{LedgerKind, LedgerOptions};
 use baoxue::register::NewSite;
 use baoxue::roster::{self, IdFacts, Overview, RosterRow};
-use baoxue::stats::{DrillRow, Metric, Stats};
 use baoxue::{Actor, Register};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -237,7 +237,7 @@ pub async fn code_lists() -> Reply<CodeLists> {
 }
 
 /// The statistics date: the one typed (any form the importers accept), else today.
-fn as_of(typed: Option<String>) -> Reply<chrono::NaiveDate> {
+pub(crate) fn as_of(typed: Option<String>) -> Reply<chrono::NaiveDate> {
     match typed.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(chrono::Local::now().date_naive()),
         Some(s) => baoxue::households::parse_date(s).ok_or_else(|| UiError {
@@ -245,32 +245,6 @@ fn as_of(typed: Option<String>) -> Reply<chrono::NaiveDate> {
             message: format!("统计日期“{s}”无效，请按 2026-11-23 的格式填写"),
         }),
     }
-}
-
-#[tauri::command]
-pub async fn stats(state: State<'_, AppState>, as_of_date: Option<String>) -> Reply<Stats> {
-    let day = as_of(as_of_date)?;
-    Ok(baoxue::stats::compute(state.register()?.conn(), day)?)
-}
-
-#[tauri::command]
-pub async fn stats_drill(
-    state: State<'_, AppState>,
-    metric: String,
-    by: String,
-    key: String,
-    as_of_date: Option<String>,
-) -> Reply<Vec<DrillRow>> {
-    let invalid = |m: String| UiError {
-        code: "invalid".into(),
-        message: m,
-    };
-    let m = Metric::parse(&metric).ok_or_else(|| invalid(format!("没有“{metric}”这项指标")))?;
-    let day = as_of(as_of_date)?;
-    let reg = state.register()?;
-    let s = baoxue::stats::compute(reg.conn(), day)?;
-    baoxue::stats::drill_rows(reg.conn(), &s, m, &by, &key)?
-        .ok_or_else(|| invalid(format!("没有 {by} = {key} 这一组的统计数字")))
 }
 
 /// Where a ledger was written and how many rows it has.
