@@ -205,27 +205,57 @@ impl SearchIndex {
     }
 }
 
-/// The index of one register, rebuilt only when the register was written since it was built:
-/// the app keeps one and asks it at every keystroke. The connection's own change counter sees the
-/// app's writes; SQLite's `data_version` sees writes by another connection (a background merge).
+/// The index of one register, rebuilt only when a child was added or a searchable field of a
+/// child changed: the app keeps one and asks it at every keystroke.
+/// - At each keystroke, the connection's own change counter (the app's writes) and SQLite's
+///   `data_version` (writes by another connection: a background import or merge) tell in a
+///   microsecond whether anything at all was written.
+/// - Only then is the children key read: the table's greatest rowid (a new child; children are
+///   never deleted) and the `search_generation` counter that a trigger bumps when a searched field
+///   is edited (migration 15). Two look-ups through the b-trees' ends, not a scan: an attendance
+///   mark, a case note or an audit row leaves the key as it was, and the index is kept.
 #[derive(Debug, Default)]
 pub struct CachedIndex {
-    built_at: Option<(u64, i64)>,
+    /// (total_changes, data_version) when last checked.
+    seen: Option<(u64, i64)>,
+    /// The children key the index was built at.
+    built_at: Option<(i64, i64)>,
     index: SearchIndex,
+    rebuilds: u64,
+}
+
+/// The children key (greatest rowid, edit counter): changes with every new, edited or deleted child.
+fn children_key(conn: &Connection) -> Result<(i64, i64)> {
+    Ok(conn.query_row(
+        "SELECT (SELECT coalesce(max(rowid), 0) FROM children),
+                (SELECT n FROM search_generation WHERE singleton = 1)",
+        [],
+        |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0))),
+    )?)
 }
 
 impl CachedIndex {
-    /// The current index of `conn`'s register, rebuilding it first if the register changed.
+    /// The current index of `conn`'s register, rebuilding it first if its children changed.
     pub fn current(&mut self, conn: &Connection) -> Result<&SearchIndex> {
-        let generation = (
+        let seen = (
             conn.total_changes(),
             conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))?,
         );
-        if self.built_at != Some(generation) {
-            self.index = SearchIndex::build(conn)?;
-            self.built_at = Some(generation);
+        if self.seen != Some(seen) {
+            let key = children_key(conn)?;
+            if self.built_at != Some(key) {
+                self.index = SearchIndex::build(conn)?;
+                self.built_at = Some(key);
+                self.rebuilds += 1;
+            }
+            self.seen = Some(seen);
         }
         Ok(&self.index)
+    }
+
+    /// How many times the index was built (tests: a write elsewhere must not rebuild it).
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds
     }
 }
 
@@ -281,22 +311,63 @@ mod tests {
 
     #[test]
     fn cached_index_follows_the_register() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE children (id TEXT, name TEXT, id_number TEXT, student_no TEXT,
-               birth_date TEXT, village_code TEXT, household_id TEXT, deleted INTEGER);
-             INSERT INTO children VALUES ('1', '张三', NULL, NULL, NULL, NULL, NULL, 0);",
-        )
-        .unwrap();
+        let conn = crate::store::open_in_memory().unwrap();
+        let add = |id: &str, name: &str| {
+            conn.execute(
+                "INSERT INTO children (id, origin_site, version, updated_at, name)
+                 VALUES (?1, 's', 'v', 't', ?2)",
+                [id, name],
+            )
+            .unwrap();
+        };
+        add("1", "张三");
         let mut cache = CachedIndex::default();
         assert_eq!(cache.current(&conn).unwrap().query("ls", 5).len(), 0);
-        conn.execute(
-            "INSERT INTO children VALUES ('2', '李四', NULL, NULL, NULL, NULL, NULL, 0)",
-            [],
-        )
-        .unwrap();
+        assert_eq!(cache.rebuilds(), 1);
+        // A new child: rebuilt.
+        add("2", "李四");
         let ix = cache.current(&conn).unwrap();
         assert_eq!(ix.query("ls", 5)[0].child_id, "2");
         assert_eq!(ix.len(), 2);
+        assert_eq!(cache.rebuilds(), 2);
+        // A write to another table, and an edit of a field the search does not read: kept.
+        conn.execute("INSERT INTO settings VALUES ('entry_age', '6')", [])
+            .unwrap();
+        conn.execute("UPDATE children SET note = '转学' WHERE id = '1'", [])
+            .unwrap();
+        cache.current(&conn).unwrap();
+        assert_eq!(cache.rebuilds(), 2);
+        // A renamed child, and a tombstone: rebuilt each time.
+        conn.execute("UPDATE children SET name = '王五' WHERE id = '1'", [])
+            .unwrap();
+        assert_eq!(
+            cache.current(&conn).unwrap().query("ww", 5)[0].child_id,
+            "1"
+        );
+        conn.execute("UPDATE children SET deleted = 1 WHERE id = '2'", [])
+            .unwrap();
+        assert_eq!(cache.current(&conn).unwrap().query("ls", 5).len(), 0);
+        assert_eq!(cache.rebuilds(), 4);
+    }
+
+    #[test]
+    fn a_write_by_another_connection_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let app = crate::store::open(&db).unwrap();
+        let job = crate::store::open(&db).unwrap();
+        let mut cache = CachedIndex::default();
+        assert_eq!(cache.current(&app).unwrap().len(), 0);
+        job.execute(
+            "INSERT INTO children (id, origin_site, version, updated_at, name)
+             VALUES ('1', 's', 'v', 't', '张三')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(cache.current(&app).unwrap().query("zs", 5).len(), 1);
+        job.execute("UPDATE children SET name = '李四' WHERE id = '1'", [])
+            .unwrap();
+        assert_eq!(cache.current(&app).unwrap().query("ls", 5).len(), 1);
+        assert_eq!(cache.rebuilds(), 3);
     }
 }

@@ -460,6 +460,26 @@ pub const MIGRATIONS: &[&str] = &[
         change TEXT NOT NULL,
         PRIMARY KEY (run_id, table_name, record_id)
     ) WITHOUT ROWID;",
+    // 15 (app): the search index's key (`search::CachedIndex`). A new child raises the children
+    // table's greatest rowid (children are never deleted, only tombstoned); an edit of a field
+    // the search reads, or a delete, bumps this counter. So a write to any other table (an
+    // attendance mark, a case note, an audit row) no longer costs the next keystroke a rebuild,
+    // and a first import of new children pays nothing (no trigger runs on INSERT).
+    "CREATE TABLE search_generation (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        n INTEGER NOT NULL
+    );
+    INSERT INTO search_generation VALUES (1, 0);
+    CREATE TRIGGER children_search_edit
+        AFTER UPDATE OF name, id_number, student_no, birth_date, village_code, household_id, deleted
+        ON children
+    BEGIN
+        UPDATE search_generation SET n = n + 1 WHERE singleton = 1;
+    END;
+    CREATE TRIGGER children_search_delete AFTER DELETE ON children
+    BEGIN
+        UPDATE search_generation SET n = n + 1 WHERE singleton = 1;
+    END;",
 ];
 
 /// The schema version this build writes.

@@ -84,7 +84,13 @@ test('a half-filled dialog and closing the window ask before anything is discard
     closeWindow()
     await waitText(d, BOX, '新增一户的内容还没有保存')
     await find(d, BOX)
-    await discard(d)
+    try {
+      await discard(d)
+    } catch (e) {
+      // The app may end while the click's script call is still answering; the exit below proves
+      // the click was taken (an app that did not close fails there).
+      log(`the click ended with the app: ${e.name}`)
+    }
     await waitAppExit(db, 30000)
     ended = true
   } finally {
