@@ -194,6 +194,7 @@ impl Register {
             now_text: actor.now.to_rfc3339(),
             actor: actor.clone(),
             audit_head,
+            ids: IdSeq::new(actor.now),
         })
     }
 }
@@ -241,6 +242,40 @@ pub struct Writer<'a> {
     audit_head: String,
     /// `actor.now` as RFC 3339 (formatted once: every record written carries it).
     now_text: String,
+    ids: IdSeq,
+}
+
+/// The ids of the records one writer creates: UUID v7 of `actor.now`'s millisecond whose 74
+/// random bits start at a random value (one `getrandom` per writer, not per record) and count
+/// up, so that a writer's ids sort in creation order. Every B-tree keyed by a record id (the
+/// tables' id indexes, `enrolments_child`, `guardians_child` …) then grows by appending instead
+/// of inserting at random places: a bulk import touches the last page of each, not all of them.
+struct IdSeq {
+    ms: u64,
+    next: u128,
+}
+
+impl IdSeq {
+    const BITS: u32 = 74;
+
+    fn new(now: DateTime<Utc>) -> IdSeq {
+        // 73 random bits: the count can go on for 2^73 ids without carrying out of the 74.
+        let seed = uuid::Uuid::new_v4().as_u128() & ((1u128 << (Self::BITS - 1)) - 1);
+        IdSeq {
+            ms: (now.timestamp_millis().max(0) as u64) & ((1 << 48) - 1),
+            next: seed,
+        }
+    }
+
+    fn next(&mut self) -> uuid::Uuid {
+        let c = self.next & ((1u128 << Self::BITS) - 1);
+        self.next += 1;
+        let rand_a = c >> 62;
+        let rand_b = c & ((1u128 << 62) - 1);
+        uuid::Uuid::from_u128(
+            (u128::from(self.ms) << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b,
+        )
+    }
 }
 
 impl Writer<'_> {
@@ -270,7 +305,7 @@ impl Writer<'_> {
     /// Meta columns for a new record created here.
     pub fn new_meta(&mut self) -> Meta {
         Meta {
-            id: uuid::Uuid::new_v7(uuid_ts(self.actor.now)).to_string(),
+            id: self.ids.next().to_string(),
             origin_site: self.site.id.clone(),
             version: self.stamp(),
             prev_version: None,
@@ -339,6 +374,31 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc),
         )
+    }
+
+    #[test]
+    fn a_writers_ids_are_uuid_v7_of_its_time_in_creation_order() {
+        let now = actor().now;
+        let mut seq = IdSeq::new(now);
+        let ids: Vec<uuid::Uuid> = (0..1000).map(|_| seq.next()).collect();
+        for id in &ids {
+            assert_eq!(id.get_version_num(), 7);
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+            let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+            assert_eq!(secs as i64, now.timestamp());
+            assert_eq!(nanos, 0);
+        }
+        let texts: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        assert!(
+            texts.windows(2).all(|w| w[0] < w[1]),
+            "ids sort in creation order"
+        );
+        let other: Vec<uuid::Uuid> = (0..1000).map(|_| IdSeq::new(now).next()).collect();
+        let mut seen = std::collections::HashSet::new();
+        assert!(
+            other.iter().chain(&ids).all(|i| seen.insert(*i)),
+            "no id twice"
+        );
     }
 
     #[test]

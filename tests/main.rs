@@ -9,6 +9,7 @@ mod foundation;
 mod reports;
 mod util;
 
+mod import_bulk;
 mod import_files;
 mod import_roll;
 mod import_roll_people;

@@ -63,6 +63,17 @@ pub enum Event<P> {
 
 const BATCH: usize = 512;
 
+/// Files from this size on (about 3 000 rows of a roll sheet) are imported as a bulk load
+/// (`store::rows::journal_for_bulk`: a rollback journal instead of the WAL for the transaction).
+pub const BULK_FILE_BYTES: u64 = 256 << 10;
+
+/// Whether a file is large enough to be imported as a bulk load.
+pub fn is_bulk_file(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .map(|m| m.len() >= BULK_FILE_BYTES)
+        .unwrap_or(false)
+}
+
 /// Reads and parses `path` on a second thread (`parse` turns each data row into a `P`) while
 /// `consume` handles the events on this one. Parsing never touches the register; writing never
 /// waits for the file. If `consume` fails or the cancel flag is set, reading stops.

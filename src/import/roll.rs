@@ -6,7 +6,8 @@
 pub use super::child::{
     apply_marks, apply_person, disability_code, find_child, new_child, parse_guardians,
     parse_marks, parse_person, problem, save_child, save_guardians, set_if, Audit, Change,
-    ChildMarks, Duplicates, PersonFields, RowGuardian, RunTally, FLAG_FIELDS, PARENT_FIELDS,
+    ChildMarks, Duplicates, KeyFilter, PersonFields, RowGuardian, RunTally, FLAG_FIELDS,
+    PARENT_FIELDS,
 };
 use super::header::{Field, Schema};
 use super::report::{MissingPupil, RowIssue};
@@ -247,6 +248,10 @@ pub const ROLL_SCHEMA: Schema = Schema {
     required: &[&["name"], &["id_number", "student_no"]],
 };
 
+/// From this many rows on, a roll import reads the register's child keys into memory first
+/// (`KeyFilter`) rather than searching two indexes for every new pupil.
+const KEY_FILTER_ROWS: u64 = 5_000;
+
 /// One roll-sheet import's settings.
 #[derive(Debug, Clone)]
 pub struct RollImport {
@@ -363,11 +368,20 @@ pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue
 fn upsert_row(
     w: &mut Writer<'_>,
     audit: &mut Audit,
+    known: &mut Option<KeyFilter>,
     school: &str,
     term: &str,
     r: &RollRow,
 ) -> Result<(String, Change)> {
-    let old = find_child(w, r.id_key.as_deref(), r.student_no.as_deref())?;
+    let (id_key, student_no) = match known {
+        Some(f) => f.narrow(r.id_key.as_deref(), r.student_no.as_deref()),
+        None => (r.id_key.as_deref(), r.student_no.as_deref()),
+    };
+    let old = if id_key.is_none() && student_no.is_none() {
+        None
+    } else {
+        find_child(w, id_key, student_no)?
+    };
     let mut child = match &old {
         Some(c) => c.clone(),
         None => new_child(w.new_meta()),
@@ -451,6 +465,9 @@ fn upsert_row(
     }
     let (child, change) = save_child(w, audit, old.as_ref(), child, &changed)?;
     let is_new = change == Change::Inserted;
+    if let Some(f) = known {
+        f.add(child.id_key.as_deref(), child.student_no.as_deref());
+    }
 
     // The enrolment at this school (one per child and school, updated each term).
     let old_enrolment = if is_new {
@@ -539,7 +556,32 @@ fn missing_since_last(w: &Writer<'_>, school: &str, run_id: i64) -> Result<Vec<M
 
 /// Imports a roll sheet. Refused rows are in the report; the file itself unreadable (or the
 /// school unknown, or the import cancelled) is an error, with nothing written.
+///
+/// A large file (a school's or a county's whole roll) is written with a rollback journal instead
+/// of the WAL when no other connection has the register open (`store::rows::journal_for_bulk`):
+/// the import's transaction is far larger than the page cache, and in WAL mode every page spilled
+/// from the cache goes to the WAL, is looked up and read back from it, and is written a second
+/// time by the checkpoint. Still one transaction: all or nothing.
 pub fn import_roll(
+    reg: &mut Register,
+    path: &Path,
+    opts: &RollImport,
+    actor: &Actor,
+    ctl: &mut Control<'_>,
+) -> Result<Outcome> {
+    let journal = if super::is_bulk_file(path) {
+        store::rows::journal_for_bulk(reg.conn())
+    } else {
+        None
+    };
+    let result = import_roll_inner(reg, path, opts, actor, ctl);
+    if let Some(mode) = journal {
+        store::rows::restore_journal(reg.conn(), &mode);
+    }
+    result
+}
+
+fn import_roll_inner(
     reg: &mut Register,
     path: &Path,
     opts: &RollImport,
@@ -582,6 +624,9 @@ pub fn import_roll(
     let mut in_run = 0i64;
     let mut dups = Duplicates::default();
     let mut audit = Audit::PerRun(RunTally::default());
+    // For a large sheet, the register's child keys in memory (`KeyFilter`), read once the
+    // header tells how many rows are coming.
+    let mut known: Option<KeyFilter> = None;
     let parse = move |row: &DataRow<'_, '_>| {
         match parse_row(row) {
         Ok(r) => match dups.check(r.row, r.id_key.as_deref(), r.student_no.as_deref()) {
@@ -617,6 +662,9 @@ pub fn import_roll(
                     out.report.mapping = map.mapping(&ROLL_SCHEMA);
                     out.report.unknown_columns = map.unknown.clone();
                     out.header_labels = map.labels;
+                    if total >= KEY_FILTER_ROWS {
+                        known = Some(KeyFilter::load(w.conn())?);
+                    }
                 }
                 Event::Rows(rows) => {
                     for p in rows {
@@ -632,7 +680,7 @@ pub fn import_roll(
                             }
                             Parsed::Ok(r) => {
                                 let (child_id, change) =
-                                    upsert_row(&mut w, &mut audit, &school, &term, &r)?;
+                                    upsert_row(&mut w, &mut audit, &mut known, &school, &term, &r)?;
                                 store::roll_imports::insert_child(
                                     w.conn(),
                                     run_id,

@@ -254,7 +254,29 @@ fn same_content(a: &ListRow, b: &ListRow) -> bool {
 
 /// Imports one version of a department list. Refused rows are in the report; an unreadable file,
 /// a missing header or a cancelled import is an error, with nothing written.
+///
+/// A large file is written with a rollback journal instead of the WAL when no other connection
+/// has the register open (as a large roll sheet: `import::is_bulk_file`).
 pub fn import_list(
+    reg: &mut Register,
+    path: &Path,
+    opts: &ListImport,
+    actor: &Actor,
+    ctl: &mut Control<'_>,
+) -> Result<ListOutcome> {
+    let journal = if crate::import::is_bulk_file(path) {
+        crate::store::rows::journal_for_bulk(reg.conn())
+    } else {
+        None
+    };
+    let result = import_list_inner(reg, path, opts, actor, ctl);
+    if let Some(mode) = journal {
+        crate::store::rows::restore_journal(reg.conn(), &mode);
+    }
+    result
+}
+
+fn import_list_inner(
     reg: &mut Register,
     path: &Path,
     opts: &ListImport,
@@ -406,18 +428,14 @@ pub fn import_list(
         Some(v) => {
             lr.version = "replaced".into();
             list_rows::delete_by_version(w.conn(), v.id)?;
-            for r in &rows {
-                list_rows::insert(w.conn(), v.id, r)?;
-            }
+            insert_rows(w.conn(), v.id, &rows)?;
             list_versions::put(w.conn(), v.id, &facts)?;
             w.audit("list_versions", &v.id.to_string(), "replace", &["rows"])?;
         }
         None => {
             lr.version = "new".into();
             let id = list_versions::insert(w.conn(), &facts)?;
-            for r in &rows {
-                list_rows::insert(w.conn(), id, r)?;
-            }
+            insert_rows(w.conn(), id, &rows)?;
             w.audit(
                 "list_versions",
                 &id.to_string(),
@@ -445,6 +463,31 @@ pub fn import_list(
         w.commit()?;
     }
     Ok(out)
+}
+
+/// From this many rows on, a version whose rows are at least as many as `list_rows` holds is
+/// written as a bulk load: the table's secondary indexes (keyed by ID and by birth date, so
+/// filled at random places row by row) are dropped and built again after the rows, by one sort
+/// each, inside the same transaction.
+const BULK_ROWS: usize = 10_000;
+
+/// Writes a version's rows.
+fn insert_rows(conn: &Connection, version_id: i64, rows: &[ListRow]) -> Result<()> {
+    use crate::store::rows as table;
+    let mut rebuild = Vec::new();
+    if rows.len() >= BULK_ROWS && table::count(conn, "list_rows")? <= rows.len() as u64 {
+        for (name, sql) in table::secondary_indexes(conn, "list_rows")? {
+            table::drop_index(conn, &name)?;
+            rebuild.push(sql);
+        }
+    }
+    for r in rows {
+        list_rows::insert(conn, version_id, r)?;
+    }
+    for sql in rebuild {
+        table::create_index(conn, &sql)?;
+    }
+    Ok(())
 }
 
 /// Warnings about the header as a whole (a column the KIND needs is missing).

@@ -142,6 +142,39 @@ pub fn list_by_student_no(conn: &Connection, student_no: &str) -> Result<Vec<Chi
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Calls `f` with every ID key and then every 学籍号 the children table holds (tombstones too),
+/// reading only the two indexes (`children_id_key`, `children_student_no`), in index order.
+pub fn for_each_key(conn: &Connection, mut f: impl FnMut(Key<'_>)) -> Result<()> {
+    for (sql, is_id_key) in [
+        ("SELECT id_key FROM children WHERE id_key IS NOT NULL", true),
+        (
+            "SELECT student_no FROM children WHERE student_no IS NOT NULL",
+            false,
+        ),
+    ] {
+        let mut st = conn.prepare(sql)?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            if let rusqlite::types::ValueRef::Text(t) = r.get_ref(0)? {
+                let t = String::from_utf8_lossy(t);
+                f(if is_id_key {
+                    Key::IdKey(&t)
+                } else {
+                    Key::StudentNo(&t)
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A key a child is found by (`for_each_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key<'a> {
+    IdKey(&'a str),
+    StudentNo(&'a str),
+}
+
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(
         conn.query_row("SELECT COUNT(*) FROM children WHERE deleted = 0", [], |r| {

@@ -63,11 +63,13 @@ fn from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<ListRow> {
 }
 
 pub fn insert(conn: &Connection, version_id: i64, l: &ListRow) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO list_rows (version_id, {COLUMNS})
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO list_rows (version_id, {COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-    ))?
-    .execute(params![
+        )
+    });
+    conn.prepare_cached(&SQL)?.execute(params![
         version_id,
         l.row,
         l.id_key,
