@@ -300,12 +300,48 @@ fn import_list_inner(
     lr.as_of = as_of.clone();
     lr.report.dry_run = opts.dry_run;
 
+    // Compare with the same version, else the source's newest.
+    let same = list_versions::get(w.conn(), kind.as_str(), &source, &as_of)?;
+    let newest = list_versions::get_current(w.conn(), kind.as_str(), &source)?;
+    let baseline = same.clone().or(newest.clone());
+    let before: HashMap<String, ListRow> = match &baseline {
+        Some(v) => list_rows::list_by_version(w.conn(), v.id)?
+            .into_iter()
+            .map(|r| (row_key(kind, &r), r))
+            .collect(),
+        None => HashMap::new(),
+    };
+    lr.compared_with = baseline.as_ref().map(|v| v.as_of.clone());
+    let now = w.now_text();
+    let base = NewVersion {
+        kind: kind.as_str(),
+        source: &source,
+        as_of: &as_of,
+        file_name: &file_name,
+        file_sha256: &sha,
+        imported_at: &now,
+        operator: &actor.operator,
+        rows_read: 0,
+        rows_kept: 0,
+        rows_out_of_age: 0,
+        rows_refused: 0,
+    };
+    // A new dated version is written while the file is read (rows in sheet order, as they
+    // come); the same version again is gathered first, since an unchanged file writes nothing.
+    let new_version = match &same {
+        None => Some(list_versions::insert(w.conn(), &base)?),
+        Some(_) => None,
+    };
+    let mut rows: Vec<ListRow> = Vec::new();
+    let mut rows_kept = 0i64;
+    let mut matched = 0u64;
+    let mut rebuild: Vec<String> = Vec::new();
+
     let ctx = RowContext {
         kind,
         as_of: opts.as_of,
         source: source.clone(),
     };
-    let mut rows: Vec<ListRow> = Vec::new();
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut places = Places::new(w.conn());
     let (mut total, mut done) = (0u64, 0u64);
@@ -329,6 +365,9 @@ fn import_list_inner(
                     r.unknown_columns = map.unknown.clone();
                     r.warnings.extend(header_warnings(kind, &source, &map));
                     out.header_labels = map.labels;
+                    if new_version.is_some() {
+                        rebuild = drop_indexes_for_bulk(w.conn(), total)?;
+                    }
                 }
                 Event::Rows(batch) => {
                     for p in batch {
@@ -362,10 +401,25 @@ fn import_list_inner(
                                     });
                                     continue;
                                 }
-                                seen.insert(key, r.row);
                                 places.resolve(&mut r)?;
                                 lr.report.warnings.extend(warnings);
-                                rows.push(*r);
+                                rows_kept += 1;
+                                match before.get(&key) {
+                                    None => lr.report.inserted += 1,
+                                    Some(b) => {
+                                        matched += 1;
+                                        if same_content(&r, b) {
+                                            lr.report.unchanged += 1;
+                                        } else {
+                                            lr.report.updated += 1;
+                                        }
+                                    }
+                                }
+                                seen.insert(key, r.row);
+                                match new_version {
+                                    Some(id) => list_rows::insert(w.conn(), id, &r)?,
+                                    None => rows.push(*r),
+                                }
                             }
                         }
                     }
@@ -381,61 +435,36 @@ fn import_list_inner(
     lr.report.warnings.extend(places.warnings());
     lr.report.rows_read = stats.data_rows;
     lr.report.skipped_rows = stats.skipped_rows;
-
-    // Compare with the same version, else the source's newest.
-    let same = list_versions::get(w.conn(), kind.as_str(), &source, &as_of)?;
-    let newest = list_versions::get_current(w.conn(), kind.as_str(), &source)?;
-    let baseline = same.clone().or(newest.clone());
-    let before: HashMap<String, ListRow> = match &baseline {
-        Some(v) => list_rows::list_by_version(w.conn(), v.id)?
-            .into_iter()
-            .map(|r| (row_key(kind, &r), r))
-            .collect(),
-        None => HashMap::new(),
-    };
-    lr.compared_with = baseline.as_ref().map(|v| v.as_of.clone());
-    let mut matched = 0u64;
-    for r in &rows {
-        match before.get(&row_key(kind, r)) {
-            None => lr.report.inserted += 1,
-            Some(b) => {
-                matched += 1;
-                if same_content(r, b) {
-                    lr.report.unchanged += 1;
-                } else {
-                    lr.report.updated += 1;
-                }
-            }
-        }
+    for sql in rebuild {
+        crate::store::rows::create_index(w.conn(), &sql)?;
     }
     lr.removed = before.len() as u64 - matched.min(before.len() as u64);
     let facts = NewVersion {
-        kind: kind.as_str(),
-        source: &source,
-        as_of: &as_of,
-        file_name: &file_name,
-        file_sha256: &sha,
-        imported_at: &w.now_text(),
-        operator: &actor.operator,
         rows_read: stats.data_rows as i64,
-        rows_kept: rows.len() as i64,
+        rows_kept,
         rows_out_of_age: lr.out_of_age as i64,
         rows_refused: lr.report.refused.len() as i64,
+        ..base
     };
     let changed = lr.report.inserted + lr.report.updated + lr.removed > 0;
-    match &same {
-        Some(_) if !changed => lr.version = "unchanged".into(),
-        Some(v) => {
+    match (&same, new_version) {
+        (Some(_), _) if !changed => lr.version = "unchanged".into(),
+        (Some(v), _) => {
             lr.version = "replaced".into();
             list_rows::delete_by_version(w.conn(), v.id)?;
-            insert_rows(w.conn(), v.id, &rows)?;
+            let rebuild = drop_indexes_for_bulk(w.conn(), rows.len() as u64)?;
+            for r in &rows {
+                list_rows::insert(w.conn(), v.id, r)?;
+            }
+            for sql in rebuild {
+                crate::store::rows::create_index(w.conn(), &sql)?;
+            }
             list_versions::put(w.conn(), v.id, &facts)?;
             w.audit("list_versions", &v.id.to_string(), "replace", &["rows"])?;
         }
-        None => {
+        (None, Some(id)) => {
             lr.version = "new".into();
-            let id = list_versions::insert(w.conn(), &facts)?;
-            insert_rows(w.conn(), id, &rows)?;
+            list_versions::put(w.conn(), id, &facts)?;
             w.audit(
                 "list_versions",
                 &id.to_string(),
@@ -443,6 +472,7 @@ fn import_list_inner(
                 &["kind", "source", "as_of", "rows"],
             )?;
         }
+        (None, None) => {}
     }
     lr.current = newest.as_ref().is_none_or(|n| n.as_of <= as_of);
     if !lr.current {
@@ -467,27 +497,22 @@ fn import_list_inner(
 
 /// From this many rows on, a version whose rows are at least as many as `list_rows` holds is
 /// written as a bulk load: the table's secondary indexes (keyed by ID and by birth date, so
-/// filled at random places row by row) are dropped and built again after the rows, by one sort
-/// each, inside the same transaction.
-const BULK_ROWS: usize = 10_000;
+/// filled at random places row by row) are dropped before the rows and built again after them
+/// (`create_index`, one sort each), inside the same transaction.
+const BULK_ROWS: u64 = 10_000;
 
-/// Writes a version's rows.
-fn insert_rows(conn: &Connection, version_id: i64, rows: &[ListRow]) -> Result<()> {
+/// Drops `list_rows`' secondary indexes when `rows` are to be written in bulk; returns the
+/// statements that build them again.
+fn drop_indexes_for_bulk(conn: &Connection, rows: u64) -> Result<Vec<String>> {
     use crate::store::rows as table;
     let mut rebuild = Vec::new();
-    if rows.len() >= BULK_ROWS && table::count(conn, "list_rows")? <= rows.len() as u64 {
+    if rows >= BULK_ROWS && table::count(conn, "list_rows")? <= rows {
         for (name, sql) in table::secondary_indexes(conn, "list_rows")? {
             table::drop_index(conn, &name)?;
             rebuild.push(sql);
         }
     }
-    for r in rows {
-        list_rows::insert(conn, version_id, r)?;
-    }
-    for sql in rebuild {
-        table::create_index(conn, &sql)?;
-    }
-    Ok(())
+    Ok(rebuild)
 }
 
 /// Warnings about the header as a whole (a column the KIND needs is missing).
