@@ -253,27 +253,8 @@ fn a_restore_announced_starts_a_new_chain_and_an_unannounced_one_is_a_fork() {
 fn a_bundle_carried_by_another_site_is_credited_to_its_origin_and_late_gaps_fill() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut c = site(
-        d,
-        "county.db",
-        SiteKind::County,
-        "青山县教育局",
-        COUNTY,
-        None,
-    );
-    let mut c2 = site(
-        d,
-        "county2.db",
-        SiteKind::County,
-        "青山县教育局（二）",
-        COUNTY,
-        None,
-    );
     let mut v = site(d, "v1.db", SiteKind::Village, "柳树湾村", V1, None);
-    for county in [&mut c, &mut c2] {
-        trusts(county, &v);
-        trusts(&mut v, county);
-    }
+    let (c, c2) = two_counties(d, &mut [&mut v]);
     let mut files = vec![];
     for i in 0..3 {
         add_child(&mut v, V1, &format!("孩子{i}"), 90 + i, 10 * i as i64 + 10);
@@ -313,30 +294,9 @@ fn a_bundle_carried_by_another_site_is_credited_to_its_origin_and_late_gaps_fill
 fn an_edit_racing_a_delete_is_one_listed_conflict_decided_alike_and_the_tombstone_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut c = site(
-        d,
-        "county.db",
-        SiteKind::County,
-        "青山县教育局",
-        COUNTY,
-        None,
-    );
-    let mut c2 = site(
-        d,
-        "county2.db",
-        SiteKind::County,
-        "青山县教育局（二）",
-        COUNTY,
-        None,
-    );
     let mut v = site(d, "v1.db", SiteKind::Village, "柳树湾村", V1, None);
     let mut t = site(d, "t1.db", SiteKind::Township, "城关镇", T1, None);
-    for county in [&mut c, &mut c2] {
-        for s in [&mut v, &mut t] {
-            trusts(county, s);
-            trusts(s, county);
-        }
-    }
+    let (c, c2) = two_counties(d, &mut [&mut v, &mut t]);
     trusts(&mut t, &v);
     trusts(&mut v, &t);
     let kid = add_child(&mut v, V1, "孙小丽", 51, 10);

@@ -97,30 +97,9 @@ fn records_in_file(db: &std::path::Path, key: &str) -> Vec<String> {
 fn the_same_child_at_a_village_and_a_school_is_one_child_and_the_decision_travels() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut c = site(
-        d,
-        "county.db",
-        SiteKind::County,
-        "青山县教育局",
-        COUNTY,
-        None,
-    );
-    let mut c2 = site(
-        d,
-        "county2.db",
-        SiteKind::County,
-        "青山县教育局（二）",
-        COUNTY,
-        None,
-    );
     let mut v = site(d, "v1.db", SiteKind::Village, "柳树湾村", V1, None);
     let mut s = site(d, "s1.db", SiteKind::School, "城关小学", T1, Some(SCHOOL));
-    for county in [&mut c, &mut c2] {
-        for x in [&mut v, &mut s] {
-            trusts(county, x);
-            trusts(x, county);
-        }
-    }
+    let (mut c, mut c2) = two_counties(d, &mut [&mut v, &mut s]);
     trusts(&mut c2, &c);
     trusts(&mut c, &c2);
     // With an ID: the village and the school both enter 王芳 with one ID number.
@@ -233,30 +212,9 @@ fn the_same_child_at_a_village_and_a_school_is_one_child_and_the_decision_travel
 fn two_registers_deciding_differently_about_one_pair_is_one_listed_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut c = site(
-        d,
-        "county.db",
-        SiteKind::County,
-        "青山县教育局",
-        COUNTY,
-        None,
-    );
-    let mut c2 = site(
-        d,
-        "county2.db",
-        SiteKind::County,
-        "青山县教育局（二）",
-        COUNTY,
-        None,
-    );
     let mut v = site(d, "v1.db", SiteKind::Village, "柳树湾村", V1, None);
     let mut s = site(d, "s1.db", SiteKind::School, "城关小学", T1, Some(SCHOOL));
-    for county in [&mut c, &mut c2] {
-        for x in [&mut v, &mut s] {
-            trusts(county, x);
-            trusts(x, county);
-        }
-    }
+    let (mut c, mut c2) = two_counties(d, &mut [&mut v, &mut s]);
     trusts(&mut c2, &c);
     trusts(&mut c, &c2);
     let a = roster_child_without_id(&mut v, "张伟", "2014-01-02", 10);

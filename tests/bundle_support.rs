@@ -58,6 +58,34 @@ pub fn site(
     }
 }
 
+/// The county's two registers (its office and a spare laptop, fed the same bundles in different
+/// orders, must end alike), each trusting every field site given and trusted by it in turn.
+pub fn two_counties(dir: &Path, field: &mut [&mut Site]) -> (Site, Site) {
+    let mut c = site(
+        dir,
+        "county.db",
+        SiteKind::County,
+        "青山县教育局",
+        COUNTY,
+        None,
+    );
+    let mut c2 = site(
+        dir,
+        "county2.db",
+        SiteKind::County,
+        "青山县教育局（二）",
+        COUNTY,
+        None,
+    );
+    for county in [&mut c, &mut c2] {
+        for x in field.iter_mut() {
+            trusts(county, x);
+            trusts(x, county);
+        }
+    }
+    (c, c2)
+}
+
 pub fn card_bytes(s: &Site) -> Vec<u8> {
     let me = s.reg.require_site().unwrap();
     let k = keys::load(s.reg.conn()).unwrap();

@@ -27,27 +27,8 @@ struct Scene {
 fn scene() -> Scene {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
-    let mut c = site(
-        &d,
-        "county.db",
-        SiteKind::County,
-        "青山县教育局",
-        COUNTY,
-        None,
-    );
-    let mut c2 = site(
-        &d,
-        "county2.db",
-        SiteKind::County,
-        "青山县教育局（二）",
-        COUNTY,
-        None,
-    );
     let mut v = site(&d, "v1.db", SiteKind::Village, "柳树湾村", V1, None);
-    for county in [&mut c, &mut c2] {
-        trusts(county, &v);
-        trusts(&mut v, county);
-    }
+    let (c, c2) = two_counties(&d, &mut [&mut v]);
     let out = |v: &mut Site, n: usize, when: i64| -> (PathBuf, PathBuf) {
         let p = d.join(format!("b{n}.bxb"));
         let p2 = d.join(format!("b{n}-c2.bxb"));
