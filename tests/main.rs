@@ -17,6 +17,7 @@ mod import_util;
 mod jobs;
 
 mod bundle;
+mod bundle_bulk;
 mod bundle_field;
 mod bundle_persons;
 mod bundle_property;

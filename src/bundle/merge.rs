@@ -9,6 +9,7 @@
 
 use super::chain::{self, Verdict};
 use super::export::{json_to_value, row_vv};
+use super::gather::{Batch, Gatherer};
 use super::keys;
 use super::payload::{Record, TableInfo};
 use super::verify::{UnverifiedBundle, VerifiedBundle};
@@ -21,7 +22,7 @@ use crate::progress::Control;
 use crate::register::{Actor, Register};
 use crate::settings::Settings;
 use crate::store::{
-    bundle_acks, bundles_received, bundles_sent, decisions, record_base, record_heads, rows,
+    bulk, bundle_acks, bundles_received, bundles_sent, decisions, record_base, record_heads, rows,
     trusted_sites,
 };
 use rusqlite::types::Value;
@@ -123,8 +124,42 @@ pub fn import_bundle_with(
     ov: Overrides,
     ctl: &mut Control<'_>,
 ) -> ImportReport {
+    import_tuned(reg, bytes, file, actor, ov, ctl, BULK_ROWS)
+}
+
+/// [`import_bundle`] with another size from which a table arriving into an empty one is loaded
+/// in bulk (sorted, indexes rebuilt after; `BULK_ROWS` otherwise). The result is the same
+/// either way: tests use a small size to run the bulk path on small bundles.
+pub fn import_bundle_bulk_from(
+    reg: &mut Register,
+    bytes: Vec<u8>,
+    file: &str,
+    actor: &Actor,
+    ctl: &mut Control<'_>,
+    bulk_rows: u64,
+) -> ImportReport {
+    import_tuned(
+        reg,
+        bytes,
+        file,
+        actor,
+        Overrides::default(),
+        ctl,
+        bulk_rows,
+    )
+}
+
+fn import_tuned(
+    reg: &mut Register,
+    bytes: Vec<u8>,
+    file: &str,
+    actor: &Actor,
+    ov: Overrides,
+    ctl: &mut Control<'_>,
+    bulk_rows: u64,
+) -> ImportReport {
     let report = ImportReport::new(file);
-    match try_import(reg, bytes, report.clone(), actor, ov, ctl) {
+    match try_import(reg, bytes, report.clone(), actor, ov, ctl, bulk_rows) {
         Ok(r) => r,
         Err(f) => {
             let (r, e) = *f;
@@ -142,6 +177,7 @@ fn try_import(
     actor: &Actor,
     ov: Overrides,
     ctl: &mut Control<'_>,
+    bulk_rows: u64,
 ) -> std::result::Result<ImportReport, Fail> {
     macro_rules! t {
         ($e:expr) => {
@@ -221,7 +257,7 @@ fn try_import(
             return Ok(report);
         }
     }
-    let counts = t!(apply(reg, &verified, &keys, actor, ctl));
+    let counts = t!(apply(reg, &verified, &keys, actor, ctl, bulk_rows));
     report.status = "applied".into();
     report.applied = counts.applied;
     report.unchanged = counts.unchanged;
@@ -345,11 +381,12 @@ fn apply(
     keys: &keys::SiteKeys,
     actor: &Actor,
     ctl: &mut Control<'_>,
+    bulk_rows: u64,
 ) -> Result<Counts> {
     let mut bulk = vec![false; b.tables.len()];
     for (i, info) in b.tables.iter().enumerate() {
         let n = b.manifest.counts.get(info.name).copied().unwrap_or(0);
-        bulk[i] = n >= BULK_ROWS && rows::is_empty(reg.conn(), info.name)?;
+        bulk[i] = n >= bulk_rows && rows::is_empty(reg.conn(), info.name)?;
     }
     let journal = if bulk.iter().any(|x| *x) {
         rows::journal_for_bulk(reg.conn())
@@ -417,7 +454,6 @@ fn apply_inner(
     let mut m = Merger::new(w.conn(), &me, &b.tables, gap);
     for (i, info) in b.tables.iter().enumerate() {
         if bulk[i] {
-            m.gathering[i] = true;
             for (name, sql) in rows::secondary_indexes(w.conn(), info.name)? {
                 if !rows::index_leads_with_id(w.conn(), &name)? {
                     rows::drop_index(w.conn(), &name)?;
@@ -426,30 +462,44 @@ fn apply_inner(
             }
         }
     }
+    let id_cols: Vec<usize> = b.tables.iter().map(|t| t.meta.id).collect();
+    let mut gather = Gatherer::new(id_cols, bulk);
     if b.needs_scope_check() {
         // The scope of a record may depend on others anywhere in the bundle: check all first.
-        for r in b.decode_all(w.conn(), keys)? {
-            m.add(r)?;
-            done += 1;
-            if done.is_multiple_of(CHUNK as u64) {
-                ctl.report(done, total);
-                if ctl.cancelled() {
-                    return Err(cancelled());
-                }
+        let all = b.decode_all(w.conn(), keys)?;
+        let mut batches = Vec::new();
+        let mut keep = |x: Batch| {
+            batches.push(x);
+            true
+        };
+        for c in chunks(all) {
+            gather.push(c, &mut keep);
+        }
+        gather.finish(&mut keep);
+        for x in batches {
+            done += m.batch(x)?;
+            ctl.report(done, total);
+            if ctl.cancelled() {
+                return Err(cancelled());
             }
         }
     } else {
-        // Decrypt, decompress and parse on a second thread while this one writes. The transaction
-        // commits only if the decoder checked every record.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(AHEAD);
-        let decoded = std::thread::scope(|s| -> Result<u64> {
-            let decoder = s.spawn(move || b.stream(keys.identity(), CHUNK, |c| tx.send(c).is_ok()));
+        // Decrypt, decompress, parse and gather on a second thread while this one writes. The
+        // transaction commits only if the decoder checked every record.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(AHEAD);
+        std::thread::scope(|s| -> Result<()> {
+            let decoder = s.spawn(move || {
+                let mut send = |x: Batch| tx.send(x).is_ok();
+                let n = b.stream(keys.identity(), CHUNK, |c| gather.push(c, &mut send))?;
+                gather.finish(&mut send);
+                Ok(n)
+            });
             let written = (|| -> Result<()> {
-                for chunk in rx.iter() {
-                    for r in chunk {
-                        m.add(r)?;
-                        done += 1;
-                    }
+                // The receiver goes when the writer stops, so a decoder blocked on a full
+                // channel (the writer failed or was cancelled) wakes up and ends.
+                let rx = rx;
+                for x in rx.iter() {
+                    done += m.batch(x)?;
                     ctl.report(done, total);
                     if ctl.cancelled() {
                         return Err(cancelled());
@@ -457,13 +507,12 @@ fn apply_inner(
                 }
                 Ok(())
             })();
-            let decoded = decoder
+            let decoded: Result<u64> = decoder
                 .join()
                 .unwrap_or_else(|_| Err(err(codes::BAD_RECORD, "数据包解析中断")));
             written?;
-            decoded
+            decoded.map(|_| ())
         })?;
-        let _ = decoded;
     }
     let (mut counts, max_stamp) = m.finish()?;
     if let Ok(s) = max_stamp.parse::<Stamp>() {
@@ -498,9 +547,22 @@ fn apply_inner(
     Ok(counts)
 }
 
-/// Merges records one by one inside the writer's transaction. The records of a table being bulk
-/// loaded (empty here, secondary indexes dropped) are gathered and written in id order, so the
-/// id index grows by appending; its indexes are rebuilt as soon as its records end.
+/// Splits records into chunks of `CHUNK` (the path that decodes everything first).
+fn chunks(all: Vec<Record>) -> Vec<Vec<Record>> {
+    let mut out = Vec::new();
+    let mut it = all.into_iter().peekable();
+    while it.peek().is_some() {
+        out.push(it.by_ref().take(CHUNK).collect());
+    }
+    out
+}
+
+/// Records per multi-row insert when a sorted table is loaded into an empty one.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Merges records inside the writer's transaction: one by one, or a bulk-loaded table (empty
+/// here, secondary indexes dropped) as a whole batch sorted by id, written with multi-row
+/// inserts so that the id index only appends, its indexes rebuilt right after.
 struct Merger<'c> {
     conn: &'c Connection,
     me: &'c str,
@@ -513,10 +575,8 @@ struct Merger<'c> {
     insert: Vec<Option<rusqlite::CachedStatement<'c>>>,
     /// Per table: the secondary indexes dropped for a bulk load, rebuilt when its records end.
     pending: Vec<Vec<String>>,
-    /// Per table: whether its records are being gathered for a bulk load.
-    gathering: Vec<bool>,
-    gathered: Vec<Record>,
-    last_table: Option<usize>,
+    /// Per table: the prepared multi-row insert of a full run (`ROWS_PER_INSERT` rows).
+    many: Vec<Option<bulk::Statement<'c>>>,
 }
 
 impl<'c> Merger<'c> {
@@ -535,53 +595,117 @@ impl<'c> Merger<'c> {
             gap,
             insert: (0..tables.len()).map(|_| None).collect(),
             pending: vec![Vec::new(); tables.len()],
-            gathering: vec![false; tables.len()],
-            gathered: Vec::new(),
-            last_table: None,
+            many: (0..tables.len()).map(|_| None).collect(),
         }
     }
 
-    /// Writes the gathered records of a bulk-loaded table and rebuilds its indexes.
-    fn end_table(&mut self, t: usize) -> Result<()> {
-        self.gathering[t] = false;
-        let gathered = std::mem::take(&mut self.gathered);
-        let id = self.tables[t].meta.id;
-        // Sort small keys, not the records: a UUID's text order is its number's order.
-        let mut keys: Vec<(u128, u32)> = gathered
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let k = uuid::Uuid::try_parse(r.text(id)).map_or(u128::MAX, |u| u.as_u128());
-                (k, i as u32)
-            })
-            .collect();
-        keys.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                let (x, y) = (&gathered[a.1 as usize], &gathered[b.1 as usize]);
-                x.text(id).cmp(y.text(id)).then(a.1.cmp(&b.1))
-            })
-        });
-        for (_, i) in keys {
-            self.merge(&gathered[i as usize])?;
+    /// Merges one batch; returns how many records it held.
+    fn batch(&mut self, b: Batch) -> Result<u64> {
+        match b {
+            Batch::Records(v) => {
+                for r in &v {
+                    self.merge(r)?;
+                }
+                Ok(v.len() as u64)
+            }
+            Batch::Table(t, v) => {
+                self.load_sorted(t, &v)?;
+                let bytes: usize = v.iter().map(|r| r.text_bytes() + 64).sum();
+                self.build_indexes(t, bytes)?;
+                Ok(v.len() as u64)
+            }
         }
-        for sql in std::mem::take(&mut self.pending[t]) {
-            rows::create_index(self.conn, &sql)?;
+    }
+
+    /// Rebuilds the indexes dropped for table `t`; `bytes` bounds the text of its rows.
+    fn build_indexes(&mut self, t: usize, bytes: usize) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending[t]);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        // An index key is never longer than its row's text plus a little per row, so a table
+        // whose text is a quarter of the spill size can never make the sorter touch the disk.
+        let block =
+            bytes < rows::SORTER_SPILL_BYTES / 4 && rows::sorter_block_memory(self.conn, true);
+        let built = pending
+            .iter()
+            .try_for_each(|sql| rows::create_index(self.conn, sql));
+        if block {
+            rows::sorter_block_memory(self.conn, false);
+        }
+        built
+    }
+
+    /// Writes a bulk-loaded table's records, sorted by id, into the table (empty before this
+    /// bundle). Runs of distinct ids go in multi-row inserts; a repeated id (a bundle may carry
+    /// two versions of one record) goes through the full merge after the first.
+    fn load_sorted(&mut self, t: usize, recs: &[Record]) -> Result<()> {
+        let info = &self.tables[t];
+        let k = ROWS_PER_INSERT;
+        if info.name == "case_events" || self.gap.is_some() {
+            for r in recs {
+                self.merge(r)?;
+            }
+            return Ok(());
+        }
+        let id = info.meta.id;
+        let mut i = 0;
+        while i < recs.len() {
+            if i > 0 && recs[i].text(id) == recs[i - 1].text(id) {
+                self.merge(&recs[i])?;
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < recs.len() && j - i < k && recs[j].text(id) != recs[j - 1].text(id) {
+                j += 1;
+            }
+            self.insert_run(t, &recs[i..j], k)?;
+            i = j;
         }
         Ok(())
     }
 
-    fn add(&mut self, r: Record) -> Result<()> {
-        if self.last_table != Some(r.table) {
-            if let Some(t) = self.last_table {
-                self.end_table(t)?;
+    /// Inserts records with distinct ids, none of them here yet, in one statement.
+    fn insert_run(&mut self, t: usize, run: &[Record], full: usize) -> Result<()> {
+        let info = &self.tables[t];
+        let conn = self.conn;
+        let n = if run.len() == full {
+            let st = match &mut self.many[t] {
+                Some(st) => st,
+                slot => slot.insert(bulk::Statement::prepare(
+                    conn,
+                    &rows::insert_many_sql(info.name, &info.columns, full),
+                )?),
+            };
+            st.execute(run.iter().flat_map(|r| r.refs()))?
+        } else {
+            let sql = rows::insert_many_sql(info.name, &info.columns, run.len());
+            bulk::Statement::prepare(conn, &sql)?.execute(run.iter().flat_map(|r| r.refs()))?
+        };
+        if n != run.len() {
+            return Err(err(
+                codes::BAD_RECORD,
+                format!(
+                    "合并“{}”时发现本机已有的记录，数据包未导入，请重新导入",
+                    info.name
+                ),
+            ));
+        }
+        for r in run {
+            let v = r.text(info.meta.version);
+            if v > self.max_stamp.as_str() {
+                self.max_stamp.clear();
+                self.max_stamp.push_str(v);
             }
-            self.last_table = Some(r.table);
+            if let Some(vv) = &r.vv {
+                if !vv.is_single(v) {
+                    record_base::put(self.conn, r.text(info.meta.id), v, &vv.to_text())?;
+                }
+            }
         }
-        if self.gathering[r.table] {
-            self.gathered.push(r);
-            return Ok(());
-        }
-        self.merge(&r)
+        self.counts.applied += run.len() as u64;
+        Ok(())
     }
 
     fn merge(&mut self, r: &Record) -> Result<()> {
@@ -614,12 +738,10 @@ impl<'c> Merger<'c> {
         Ok(())
     }
 
+    /// Rebuilds what is still dropped (a bulk table whose records never came).
     fn finish(mut self) -> Result<(Counts, String)> {
-        if let Some(t) = self.last_table {
-            self.end_table(t)?;
-        }
         for t in 0..self.tables.len() {
-            self.end_table(t)?;
+            self.build_indexes(t, usize::MAX)?;
         }
         Ok((self.counts, self.max_stamp))
     }

@@ -19,6 +19,7 @@ pub mod chain;
 pub mod conflicts;
 pub mod export;
 pub mod file;
+pub mod gather;
 pub mod keys;
 pub mod manifest;
 pub mod merge;
@@ -30,7 +31,7 @@ pub mod vv;
 pub mod waiting;
 
 pub use export::{export_bundle, export_bundle_with, ExportOptions, ExportSummary};
-pub use merge::{import_bundle, import_bundle_with, ImportReport};
+pub use merge::{import_bundle, import_bundle_bulk_from, import_bundle_with, ImportReport};
 pub use verify::{UnverifiedBundle, VerifiedBundle};
 
 /// The bundle format version this build writes and reads.

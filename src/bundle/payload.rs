@@ -329,6 +329,11 @@ impl Record {
         (0..self.cells.len()).map(|i| self.get(i))
     }
 
+    /// Bytes of text this record holds (all columns).
+    pub fn text_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Every column as an owned SQLite value.
     pub fn values(&self) -> Vec<Value> {
         self.refs()

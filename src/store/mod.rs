@@ -3,6 +3,7 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod bulk;
 pub mod bundle_acks;
 pub mod bundles_received;
 pub mod bundles_sent;
