@@ -135,6 +135,8 @@ fn failure(rc: c_int, msg: Option<String>) -> crate::Error {
 mod tests {
     use super::*;
 
+    type Row = (String, i64, Option<f64>, Option<Vec<u8>>);
+
     #[test]
     fn binds_without_copying_and_reports_constraint_errors() {
         let conn = Connection::open_in_memory().unwrap();
@@ -169,7 +171,7 @@ mod tests {
         .collect();
         assert_eq!(st.execute(vals).unwrap(), 2);
         drop((a, b));
-        let got: Vec<(String, i64, Option<f64>, Option<Vec<u8>>)> = conn
+        let got: Vec<Row> = conn
             .prepare("SELECT * FROM t ORDER BY id")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
