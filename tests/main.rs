@@ -4,6 +4,7 @@ mod casework;
 mod casework_app;
 mod casework_attendance;
 mod casework_cases;
+mod casework_fastpath;
 mod casework_rules;
 mod foundation;
 mod reports;

@@ -6,6 +6,7 @@ use anyhow::{anyhow, Result};
 use baoxue::attendance::{self, ClassDay};
 use baoxue::settings::Settings;
 use clap::{Args, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// `--as-of` or today.
@@ -94,7 +95,11 @@ pub fn crosscheck(a: CrosscheckArgs, ctx: &Ctx) -> Result<i32> {
         r = r.masked();
     }
     if ctx.json {
-        ctx.print_json(&r)?;
+        // The same text as `print_json`, its long list written on two threads.
+        let text = baoxue::crosscheck::json::to_json_pretty(&r)?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&text)?;
+        out.write_all(b"\n")?;
         return Ok(0);
     }
     println!(

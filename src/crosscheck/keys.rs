@@ -44,7 +44,11 @@ pub type IntBuild = BuildHasherDefault<IntHasher>;
 
 /// An 18-character ID number packed into a `u64`, or `None` for any other text.
 pub fn id_code(key: &str) -> Option<u64> {
-    let b = key.as_bytes();
+    id_code_bytes(key.as_bytes())
+}
+
+/// [`id_code`] of the bytes of a text (as read from the register, without a UTF-8 check).
+pub fn id_code_bytes(b: &[u8]) -> Option<u64> {
     if b.len() != 18 {
         return None;
     }
@@ -81,7 +85,11 @@ const HEX: [u8; 256] = {
 
 /// A lower-case hyphenated UUID packed into a `u128`, or `None` for any other text.
 pub fn uuid_code(id: &str) -> Option<u128> {
-    let b = id.as_bytes();
+    uuid_code_bytes(id.as_bytes())
+}
+
+/// [`uuid_code`] of the bytes of a text (as read from the register, without a UTF-8 check).
+pub fn uuid_code_bytes(b: &[u8]) -> Option<u128> {
     if b.len() != 36 {
         return None;
     }
@@ -114,6 +122,28 @@ pub fn uuid_text(n: u128) -> String {
     )
 }
 
+/// One person key read by a scan before the set of pupils studying is known: an ID number
+/// packed, any other key as text, or none (a list row without an ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    Id(u64),
+    Text(Box<str>),
+    None,
+}
+
+impl Key {
+    /// The key of a text read from the register.
+    pub fn of(key: Option<&str>) -> Key {
+        match key {
+            None => Key::None,
+            Some(k) => match id_code(k) {
+                Some(c) => Key::Id(c),
+                None => Key::Text(k.into()),
+            },
+        }
+    }
+}
+
 /// A set of person keys (ID numbers packed, other keys as text).
 #[derive(Default)]
 pub struct KeySet {
@@ -142,10 +172,29 @@ impl KeySet {
         }
     }
 
+    /// [`KeySet::insert`] of a key's bytes as read from the register.
+    pub fn insert_bytes(&mut self, key: &[u8]) {
+        match id_code_bytes(key) {
+            Some(c) => {
+                self.ids.insert(c);
+            }
+            None => self.insert(&String::from_utf8_lossy(key)),
+        }
+    }
+
     pub fn contains(&self, key: &str) -> bool {
         match id_code(key) {
             Some(c) => self.ids.contains(&c),
             None => self.other.contains(key),
+        }
+    }
+
+    /// Whether the set has this key ([`Key::None`] never).
+    pub fn contains_key(&self, key: &Key) -> bool {
+        match key {
+            Key::Id(c) => self.ids.contains(c),
+            Key::Text(t) => self.other.contains(t),
+            Key::None => false,
         }
     }
 

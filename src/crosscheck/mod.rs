@@ -17,6 +17,7 @@
 
 pub mod bench;
 pub mod confirm;
+pub mod json;
 pub mod keys;
 pub mod sources;
 
@@ -28,12 +29,12 @@ use crate::idnum::mask_id;
 use crate::settings::Settings;
 use crate::store;
 use chrono::{Datelike, Months, NaiveDate};
-use keys::{IdSet, KeySet};
+use keys::{uuid_code_bytes, uuid_text, Key, KeySet};
 use rusqlite::Connection;
 use serde::Serialize;
-use sources::{date_of, Person, Source};
+use sources::{date_of, Batch, Person, Source};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The school-age window of one cross-check day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,29 +86,63 @@ impl Window {
 
 /// The linking keys of every person with a current (在读) enrolment anywhere in the register.
 ///
-/// Built from two sequential scans (the 在读 enrolments' child ids, then every child's id and ID
-/// from a covering index) joined in memory over packed integers (see [`keys`]): the join through
-/// `children` by index search per enrolment was most of the cross-check's time.
+/// Built from two sequential scans of covering indexes, the 在读 enrolments' child ids (in child
+/// id order), then the schools' own pupil records `(id, ID)` (in id order), merged over packed
+/// integers (see [`keys`]): no join through `children` by index search per enrolment.
 pub struct Studying {
     keys: KeySet,
 }
 
 impl Studying {
     pub fn load(conn: &Connection) -> Result<Studying> {
-        let mut enrolled = IdSet::with_capacity(1 << 16);
-        store::crosscheck::for_each_studying_child(conn, |id| enrolled.insert(id))?;
+        // Canonical record ids packed, sorted (the index gives them in order: sorting is a check).
+        let mut enrolled: Vec<u128> = Vec::with_capacity(1 << 16);
+        let mut other: HashSet<Box<str>> = HashSet::new();
+        store::crosscheck::for_each_studying_child(conn, |id| match uuid_code_bytes(id) {
+            Some(c) => enrolled.push(c),
+            None => {
+                other.insert(String::from_utf8_lossy(id).into());
+            }
+        })?;
+        enrolled.sort_unstable();
+        enrolled.dedup();
+        let mut found = vec![false; enrolled.len()];
         let mut keys = KeySet::with_capacity(enrolled.len());
-        if !enrolled.is_empty() {
-            // The schools' own pupil records, in one scan; each one found leaves the set.
+        if !enrolled.is_empty() || !other.is_empty() {
+            // The schools' own pupil records, in one scan, merged with the sorted ids (a binary
+            // search when the scan's order is not the ids' order).
+            let (mut at, mut last) = (0usize, 0u128);
             store::crosscheck::for_each_roll_child_key(conn, |id, key| {
-                if enrolled.remove(id) {
-                    keys.insert(key.unwrap_or(id));
+                let hit = match uuid_code_bytes(id) {
+                    Some(c) => {
+                        if c >= last {
+                            while at < enrolled.len() && enrolled[at] < c {
+                                at += 1;
+                            }
+                        } else {
+                            at = enrolled.partition_point(|&e| e < c);
+                        }
+                        last = c;
+                        enrolled.get(at) == Some(&c) && !std::mem::replace(&mut found[at], true)
+                    }
+                    None => other.remove(&*String::from_utf8_lossy(id)),
+                };
+                if hit {
+                    keys.insert_bytes(key.unwrap_or(id));
                 }
             })?;
         }
         // Enrolments of household children (a roster record enrolled directly), of deleted
         // records or of records not yet received: usually none, looked up one by one.
-        for id in enrolled.into_texts() {
+        let mut left: Vec<String> = enrolled
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| !**f)
+            .map(|(c, _)| uuid_text(*c))
+            .collect();
+        left.extend(other.into_iter().map(String::from));
+        left.sort_unstable();
+        for id in left {
             if let Some(k) = store::crosscheck::get_person_key(conn, &id)? {
                 keys.insert(&k);
             }
@@ -118,6 +153,11 @@ impl Studying {
     /// Whether the person with this linking ID (or child id, for a child without an ID) is studying.
     pub fn contains(&self, key: &str) -> bool {
         self.keys.contains(key)
+    }
+
+    /// [`Studying::contains`] of a key read by a scan ([`Key::None`]: never).
+    pub fn contains_key(&self, key: &Key) -> bool {
+        self.keys.contains_key(key)
     }
 
     pub fn len(&self) -> usize {
@@ -208,6 +248,12 @@ pub struct SourceResult {
     pub rows: Option<i64>,
     pub suspected: usize,
     pub to_confirm: usize,
+}
+
+/// What the rules made of one person.
+enum Verdict {
+    Listed(Suspected),
+    Confirm(ToConfirm),
 }
 
 /// Counts the result per source.
@@ -340,7 +386,7 @@ fn is_clean(name: &str) -> bool {
 
 /// `户籍（…）、脱贫监测名单（…）有，学户册无`: which sources have the child and which of the
 /// complete sources (rosters, hukou extracts) do not; the caller adds `，学籍无`.
-fn presence(has: &[&str], complete: &[Rc<str>]) -> String {
+fn presence(has: &[&str], complete: &[Arc<str>]) -> String {
     let mut out = has.join("、");
     out.push('有');
     for l in complete {
@@ -365,39 +411,149 @@ pub fn run_with(
     as_of: NaiveDate,
     sources: &[Box<dyn Source>],
 ) -> Result<CrossCheck> {
-    // One read transaction: a consistent view, and one lock instead of one per query.
-    let tx = if conn.is_autocommit() {
+    // One read transaction: a consistent view, and one lock instead of one per query. A plain
+    // register file also gets a second connection on the same snapshot, for the second core.
+    let fresh = conn.is_autocommit();
+    let twin = if fresh {
+        store::crosscheck::open_twin(conn)
+    } else {
+        None
+    };
+    let tx = if fresh {
         Some(conn.unchecked_transaction()?)
     } else {
         None
     };
-    let out = check(conn, settings, as_of, sources);
+    let twin = twin.and_then(|t| t.align(conn));
+    let out = check(conn, twin, settings, as_of, sources);
     if let Some(tx) = tx {
         tx.rollback()?;
     }
     out
 }
 
+/// A thread's result, or an error when the thread panicked.
+fn joined<T>(r: std::thread::Result<T>) -> Result<T> {
+    r.map_err(|_| crate::error::Error::Other("比对的并行读取线程意外中止".into()))
+}
+
+/// Below this many records a batch is fetched on one connection.
+const SPLIT_AT: usize = 2048;
+
+/// The sources' records of children not studying, every batch in rowid order: each large batch
+/// is fetched in two halves, the second one on the twin connection meanwhile.
+fn fetch_people(
+    conn: &Connection,
+    twin: &mut Option<Connection>,
+    sources: &[Box<dyn Source>],
+    batches: &[(usize, Batch, Vec<i64>)],
+) -> Result<Vec<Person>> {
+    let split = twin.is_some();
+    let half = |wanted: &[i64]| {
+        if split && wanted.len() >= SPLIT_AT {
+            wanted.len() / 2
+        } else {
+            wanted.len()
+        }
+    };
+    let mut seconds: Vec<Vec<Person>> = Vec::new();
+    let mut firsts: Vec<Vec<Person>> = Vec::with_capacity(batches.len());
+    std::thread::scope(|s| -> Result<()> {
+        let job = twin.take().map(|c2| {
+            s.spawn(move || {
+                let r = batches
+                    .iter()
+                    .map(|(i, b, wanted)| sources[*i].fetch(&c2, b, &wanted[half(wanted)..]))
+                    .collect::<Result<Vec<_>>>();
+                (c2, r)
+            })
+        });
+        let mine = batches
+            .iter()
+            .map(|(i, b, wanted)| sources[*i].fetch(conn, b, &wanted[..half(wanted)]))
+            .collect::<Result<Vec<_>>>();
+        if let Some(h) = job {
+            let (c2, r) = joined(h.join())?;
+            *twin = Some(c2);
+            seconds = r?;
+        }
+        firsts = mine?;
+        Ok(())
+    })?;
+    let mut out = Vec::with_capacity(firsts.iter().chain(&seconds).map(Vec::len).sum());
+    let mut seconds = seconds.into_iter();
+    for first in firsts {
+        out.extend(first);
+        out.extend(seconds.next().unwrap_or_default());
+    }
+    Ok(out)
+}
+
 fn check(
     conn: &Connection,
+    mut twin: Option<Connection>,
     settings: &Settings,
     as_of: NaiveDate,
     sources: &[Box<dyn Source>],
 ) -> Result<CrossCheck> {
     let w = Window::new(settings, as_of);
     store::crosscheck::tune_for_scans(conn)?;
-    let studying = Studying::load(conn)?;
-    let mut people: Vec<Person> = Vec::new();
+    // The set of pupils studying (on the twin, when there is one) while this connection reads
+    // the sources' keys and the rolls' other statuses.
+    let mut window_keys: Vec<(usize, Vec<Batch>)> = Vec::with_capacity(sources.len());
+    let mut rolls = Vec::new();
+    let mut without_id = Vec::new();
+    let studying = std::thread::scope(|s| -> Result<Studying> {
+        let job = twin.take().map(|c2| {
+            s.spawn(move || {
+                let r = Studying::load(&c2);
+                (c2, r)
+            })
+        });
+        let mine = (|| -> Result<()> {
+            for (i, src) in sources.iter().enumerate() {
+                window_keys.push((i, src.window_keys(conn, &w)?));
+            }
+            rolls = store::crosscheck::list_rolls_not_studying(conn)?;
+            without_id = store::crosscheck::list_studying_without_id(conn)?;
+            Ok(())
+        })();
+        let studying = match job {
+            Some(h) => {
+                let (c2, r) = joined(h.join())?;
+                twin = Some(c2);
+                r
+            }
+            None => Studying::load(conn),
+        };
+        mine?;
+        studying
+    })?;
+    // The records of children not studying, fetched in full (in each batch's rowid order).
+    let mut batches: Vec<(usize, Batch, Vec<i64>)> = Vec::new();
+    for (i, bs) in window_keys {
+        for b in bs {
+            let mut wanted: Vec<i64> = b
+                .keys
+                .iter()
+                .filter(|(_, k)| !studying.contains_key(k))
+                .map(|(rowid, _)| *rowid)
+                .collect();
+            wanted.sort_unstable();
+            batches.push((i, b, wanted));
+        }
+    }
+    let people = fetch_people(conn, &mut twin, sources, &batches)?;
+    drop(batches);
     // The loaded sources that should name every child (their silence goes into the reason).
-    let mut complete: Vec<Rc<str>> = Vec::new();
+    let mut complete: Vec<Arc<str>> = Vec::new();
     for s in sources {
-        people.extend(s.people(conn, &w, &studying)?);
         complete.extend(s.complete_labels(conn)?);
     }
 
     // What the rolls say beyond 在读: deferrals, graduations, transfers, dropouts.
     let mut facts: HashMap<String, Facts> = HashMap::new();
-    for r in store::crosscheck::list_rolls_not_studying(conn)? {
+    for r in rolls {
         let f = facts.entry(r.key.clone()).or_default();
         f.studying |= studying.contains(&r.key);
         match r.status.as_str() {
@@ -425,9 +581,11 @@ fn check(
     }
 
     // Probable matches by name + birth date: pupils studying whose records carry no ID, and (for
-    // children without an ID) any pupil studying with the same name and birth date.
+    // children without an ID) any pupil studying with the same name and birth date (the pairs
+    // looked up in two halves, the second on the twin meanwhile; each pair is its own bucket, so
+    // the order the halves are added in changes nothing).
     let mut by_name_birth = NameBirthIndex::default();
-    for row in store::crosscheck::list_studying_without_id(conn)? {
+    for row in without_id {
         by_name_birth.add(row);
     }
     let asked: BTreeSet<(String, String)> = people
@@ -436,7 +594,25 @@ fn check(
         .map(|p| (clean_name(&p.name), p.birth_date.to_string()))
         .collect();
     let asked: Vec<(String, String)> = asked.into_iter().collect();
-    for row in store::crosscheck::list_studying_by_name_birth(conn, &asked)? {
+    let split = match &twin {
+        Some(_) if asked.len() >= 2 * store::crosscheck::PAIRS_CHUNK => {
+            asked.len() / 2 / store::crosscheck::PAIRS_CHUNK * store::crosscheck::PAIRS_CHUNK
+        }
+        _ => asked.len(),
+    };
+    let (mine, theirs) = asked.split_at(split);
+    let (rows, more) = std::thread::scope(|s| -> Result<_> {
+        let job = twin
+            .take()
+            .map(|c2| s.spawn(move || store::crosscheck::list_studying_by_name_birth(&c2, theirs)));
+        let rows = store::crosscheck::list_studying_by_name_birth(conn, mine);
+        let more = match job {
+            Some(h) => joined(h.join())??,
+            None => Vec::new(),
+        };
+        Ok((rows?, more))
+    })?;
+    for row in rows.into_iter().chain(more) {
         by_name_birth.add(row);
     }
     // Pairs a person decided are not the same child (`baoxue crosscheck reject`).
@@ -495,36 +671,35 @@ fn check(
         .collect();
 
     let children_checked = groups.len();
-    let mut suspected = Vec::new();
-    let mut to_confirm = Vec::new();
     let state_of = |key: &str, child: Option<&str>| -> Option<String> {
         child
             .and_then(|c| case_state.get(c))
             .or_else(|| case_keys.get(key).and_then(|c| case_state.get(c)))
             .cloned()
     };
-    for (key, ps) in &groups {
+    // What the rules say of one person (`None`: not listed).
+    let judge = |key: &String, ps: &Vec<Person>| -> Option<Verdict> {
         if warned.contains(key) {
-            continue; // listed below, from the attendance warnings
+            return None; // listed below, from the attendance warnings
         }
         let f = facts.get(key);
         if f.is_some_and(|f| f.studying || f.finished || f.deceased) {
-            continue;
+            return None;
         }
         if f.is_some_and(|f| f.deferred || f.suspended) {
-            continue;
+            return None;
         }
         let first = &ps[0];
         let child_id = ps.iter().find_map(|p| p.child_id.clone());
         let case = state_of(key, child_id.as_deref());
         if matches!(case.as_deref(), Some("deferred" | "suspended")) {
-            continue;
+            return None;
         }
         if ps.iter().any(|p| p.life_status == "deceased") {
-            continue;
+            return None;
         }
         if cleared.contains_key(key) || child_id.as_ref().is_some_and(|c| cleared.contains_key(c)) {
-            continue;
+            return None;
         }
         let mut unnamed = None;
         for p in ps {
@@ -544,7 +719,7 @@ fn check(
                 .iter()
                 .any(|p| matches!(p.life_status.as_str(), "moved_away" | "studying_elsewhere"));
         if moved_named {
-            continue;
+            return None;
         }
         let mut kinds: BTreeSet<&str> = ps.iter().map(|p| p.kind).collect();
         let mut labels: Vec<&str> = Vec::with_capacity(ps.len());
@@ -607,7 +782,7 @@ fn check(
                 ""
             };
             if !cands.is_empty() {
-                to_confirm.push(ToConfirm {
+                return Some(Verdict::Confirm(ToConfirm {
                     child_id: child_id.clone(),
                     id_number: first.id_key.clone(),
                     name: first.name.clone(),
@@ -620,8 +795,7 @@ fn check(
                     sources: kinds.iter().map(|s| s.to_string()).collect(),
                     priority_groups: groups.clone(),
                     candidates: cands,
-                });
-                continue;
+                }));
             }
             if disabled {
                 (
@@ -637,7 +811,7 @@ fn check(
                 )
             }
         };
-        suspected.push(entry(
+        Some(Verdict::Listed(entry(
             child_id,
             first.id_key.clone(),
             first.name.clone(),
@@ -649,7 +823,38 @@ fn check(
             groups,
             case,
             school,
-        ));
+        )))
+    };
+    // Judged on two threads when there are many (each keeps its share's order; the lists are
+    // sorted below).
+    let all: Vec<(&String, &Vec<Person>)> = groups.iter().collect();
+    let (head, tail) = all.split_at(if all.len() >= SPLIT_AT {
+        all.len() / 2
+    } else {
+        all.len()
+    });
+    let (mut verdicts, more) = std::thread::scope(|s| {
+        let job = (!tail.is_empty()).then(|| {
+            s.spawn(|| {
+                tail.iter()
+                    .filter_map(|(k, ps)| judge(k, ps))
+                    .collect::<Vec<_>>()
+            })
+        });
+        let mine: Vec<Verdict> = head.iter().filter_map(|(k, ps)| judge(k, ps)).collect();
+        (mine, job.map(|h| h.join()))
+    });
+    if let Some(more) = more {
+        verdicts.extend(joined(more)?);
+    }
+    drop(all);
+    let mut suspected = Vec::with_capacity(verdicts.len());
+    let mut to_confirm = Vec::new();
+    for v in verdicts {
+        match v {
+            Verdict::Listed(x) => suspected.push(x),
+            Verdict::Confirm(x) => to_confirm.push(x),
+        }
     }
 
     // Pupils on a roll only (no source names them) whose roll status is 辍学.
@@ -742,22 +947,27 @@ fn check(
         });
     }
 
-    // Sort an index of references, then move each entry once (the entries are large).
-    let mut order: Vec<usize> = (0..suspected.len()).collect();
-    order.sort_unstable_by(|&i, &j| {
-        let (a, b) = (&suspected[i], &suspected[j]);
-        (&a.village, &a.name, &a.birth_date, &a.child_id, i).cmp(&(
-            &b.village,
-            &b.name,
-            &b.birth_date,
-            &b.child_id,
-            j,
-        ))
-    });
-    let mut slots: Vec<Option<Suspected>> = suspected.into_iter().map(Some).collect();
-    let suspected: Vec<Suspected> = order.iter().filter_map(|&i| slots[i].take()).collect();
-    to_confirm.sort_by(|a, b| {
-        (&a.village, &a.name, &a.child_id).cmp(&(&b.village, &b.name, &b.child_id))
+    // Sort an index of references, then move each entry once (the entries are large); the
+    // working sets are freed on the other core meanwhile.
+    let (suspected, to_confirm) = std::thread::scope(|s| {
+        s.spawn(move || drop((groups, facts, by_name_birth)));
+        let mut order: Vec<usize> = (0..suspected.len()).collect();
+        order.sort_unstable_by(|&i, &j| {
+            let (a, b) = (&suspected[i], &suspected[j]);
+            (&a.village, &a.name, &a.birth_date, &a.child_id, i).cmp(&(
+                &b.village,
+                &b.name,
+                &b.birth_date,
+                &b.child_id,
+                j,
+            ))
+        });
+        let mut slots: Vec<Option<Suspected>> = suspected.into_iter().map(Some).collect();
+        let suspected: Vec<Suspected> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        to_confirm.sort_by(|a, b| {
+            (&a.village, &a.name, &a.child_id).cmp(&(&b.village, &b.name, &b.child_id))
+        });
+        (suspected, to_confirm)
     });
     let by_source = per_source(conn, &suspected, &to_confirm)?;
     Ok(CrossCheck {

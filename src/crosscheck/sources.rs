@@ -2,21 +2,23 @@
 //! one source; the departments' lists (公安户籍, 残联, 乡村振兴, 民政) are others and plug in here by
 //! implementing [`Source`] and being added to [`default_sources`].
 //!
-//! The contract a source keeps: `people` returns the source's children born inside the window
-//! who are NOT currently studying (`Studying::contains` on the child's linking ID). To stay fast
-//! on a county's 250k children, read only the keys first (a covering index) and fetch the details
-//! of the few not studying — as [`Roster`] does. `lookup` returns the source's records of one ID
-//! (used for pupils listed from the rolls, to report their sources and priority groups).
+//! The contract a source keeps, in two steps so that a county's 250k children cost one scan of a
+//! covering index: `window_keys` reads only the `(rowid, linking ID)` of the source's records
+//! born inside the window (this runs while the set of pupils studying is still being built, on
+//! another connection); the cross-check drops those studying, and `fetch` reads the few left in
+//! full. `lookup` returns the source's records of one ID (used for pupils listed from the rolls,
+//! to report their sources and priority groups).
 
-use super::{Studying, Window};
+use super::keys::{id_code_bytes, Key};
+use super::Window;
 use crate::error::Result;
 use crate::households::parse_date;
 use crate::store;
-use crate::store::crosscheck::RosterRow;
+use crate::store::crosscheck::{RosterRef, RosterRow};
 use crate::store::record::codes_from_text;
 use chrono::NaiveDate;
 use rusqlite::Connection;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One record of a child in one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +27,7 @@ pub struct Person {
     pub kind: &'static str,
     /// The source as a person reads it, e.g. `学户册` or `户籍（鲁山县公安局 2026-10-31）` (shared
     /// by every record of the source).
-    pub label: Rc<str>,
+    pub label: Arc<str>,
     /// The register's child record, when the source is the register itself.
     pub child_id: Option<String>,
     /// The normalised ID number that links records of one person (see `idnum::link_key`).
@@ -43,17 +45,29 @@ pub struct Person {
     pub life_status_detail: Option<String>,
 }
 
+/// One loaded part of a source (the rosters; one version of a department list) with the keys
+/// of its records born inside the window, read before the set of pupils studying is known.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The part (a list version's id; 0 for the rosters).
+    pub part: i64,
+    pub label: Arc<str>,
+    /// `(rowid, person key)` of each record in the window.
+    pub keys: Vec<(i64, Key)>,
+}
+
 /// A source of children who should be in school.
-pub trait Source {
+///
+/// The cross-check calls [`Source::window_keys`] while another connection builds the set of
+/// pupils studying, then [`Source::fetch`] for the records of those not studying (possibly
+/// split in two, on two connections at once: hence `Send + Sync`).
+pub trait Source: Send + Sync {
     /// The KIND reported in the cross-check's `sources`.
     fn kind(&self) -> &'static str;
-    /// The source's children born inside the window who are not studying anywhere.
-    fn people(
-        &self,
-        conn: &Connection,
-        window: &Window,
-        studying: &Studying,
-    ) -> Result<Vec<Person>>;
+    /// The keys of the source's records born inside the window, one batch per loaded part.
+    fn window_keys(&self, conn: &Connection, window: &Window) -> Result<Vec<Batch>>;
+    /// The records of one batch at these rowids (sorted), in rowid order.
+    fn fetch(&self, conn: &Connection, batch: &Batch, rowids: &[i64]) -> Result<Vec<Person>>;
     /// The source's records of one linking ID (any age, studying or not).
     fn lookup(&self, _conn: &Connection, _id_key: &str) -> Result<Vec<Person>> {
         Ok(Vec::new())
@@ -62,7 +76,7 @@ pub trait Source {
     /// rosters, a 公安 hukou extract), so that a child missing from one is worth saying in the
     /// reason (`学户册有，户籍（…）无，学籍无`). Selective lists (残联, 脱贫, 民政) name only some
     /// children: their silence says nothing, and they return none.
-    fn complete_labels(&self, _conn: &Connection) -> Result<Vec<Rc<str>>> {
+    fn complete_labels(&self, _conn: &Connection) -> Result<Vec<Arc<str>>> {
         Ok(Vec::new())
     }
 }
@@ -79,6 +93,14 @@ pub struct Roster;
 
 /// The label of the household rosters in reasons.
 pub const ROSTER_LABEL: &str = "学户册";
+
+/// The key of a text read from the register as bytes: an ID number packed, else the text.
+pub fn key_of_bytes(b: &[u8]) -> Key {
+    match id_code_bytes(b) {
+        Some(c) => Key::Id(c),
+        None => Key::Text(String::from_utf8_lossy(b).into()),
+    }
+}
 
 /// A stored `YYYY-MM-DD` date read without allocating; anything else through `parse_date`.
 pub fn date_of(s: &str) -> Option<NaiveDate> {
@@ -97,35 +119,53 @@ pub fn date_of(s: &str) -> Option<NaiveDate> {
 }
 
 impl Roster {
-    fn person(r: RosterRow, label: &Rc<str>) -> Option<Person> {
-        let birth_date = date_of(&r.birth_date)?;
-        let mut groups = match r.household_groups.as_deref() {
+    fn person(r: RosterRow, label: &Arc<str>) -> Option<Person> {
+        Roster::person_ref(
+            RosterRef {
+                child_id: &r.child_id,
+                id_key: r.id_key.as_deref(),
+                name: &r.name,
+                birth_date: &r.birth_date,
+                village_code: r.village_code.as_deref(),
+                flags: &r.flags,
+                disability_type: r.disability_type.as_deref(),
+                life_status: &r.life_status,
+                life_status_detail: r.life_status_detail.as_deref(),
+                household_groups: r.household_groups.as_deref(),
+            },
+            label,
+        )
+    }
+
+    fn person_ref(r: RosterRef<'_>, label: &Arc<str>) -> Option<Person> {
+        let birth_date = date_of(r.birth_date)?;
+        let mut groups = match r.household_groups {
             Some(t) if t != "[]" => codes_from_text(t),
             _ => Vec::new(),
         };
         if r.flags != "[]" {
             groups.extend(
-                codes_from_text(&r.flags)
+                codes_from_text(r.flags)
                     .into_iter()
                     .filter(|f| f == "orphan" || f == "unsupported"),
             );
         }
-        let disabled = r.disability_type.as_deref().is_some_and(|d| !d.is_empty());
+        let disabled = r.disability_type.is_some_and(|d| !d.is_empty());
         if disabled {
             groups.push("disabled".into());
         }
         Some(Person {
             kind: "roster",
             label: label.clone(),
-            child_id: Some(r.child_id),
-            id_key: r.id_key,
-            name: r.name,
+            child_id: Some(r.child_id.to_string()),
+            id_key: r.id_key.map(str::to_string),
+            name: r.name.to_string(),
             birth_date,
-            village_code: r.village_code,
+            village_code: r.village_code.map(str::to_string),
             priority_groups: groups,
             disabled,
-            life_status: r.life_status,
-            life_status_detail: r.life_status_detail,
+            life_status: r.life_status.to_string(),
+            life_status_detail: r.life_status_detail.map(str::to_string),
         })
     }
 }
@@ -135,34 +175,40 @@ impl Source for Roster {
         "roster"
     }
 
-    fn people(&self, conn: &Connection, w: &Window, studying: &Studying) -> Result<Vec<Person>> {
-        let mut wanted: Vec<i64> = Vec::new();
+    fn window_keys(&self, conn: &Connection, w: &Window) -> Result<Vec<Batch>> {
+        let mut keys: Vec<(i64, Key)> = Vec::with_capacity(1 << 16);
         store::crosscheck::for_each_roster_key(
             conn,
             &w.born_on_or_before.to_string(),
             &w.born_after.to_string(),
-            |rowid, key| {
-                if !studying.contains(key) {
-                    wanted.push(rowid);
-                }
-            },
+            |rowid, key| keys.push((rowid, key_of_bytes(key))),
         )?;
-        let label: Rc<str> = ROSTER_LABEL.into();
-        Ok(store::crosscheck::list_roster_by_rowids(conn, &wanted)?
-            .into_iter()
-            .filter_map(|r| Roster::person(r, &label))
-            .collect())
+        Ok(vec![Batch {
+            part: 0,
+            label: ROSTER_LABEL.into(),
+            keys,
+        }])
+    }
+
+    fn fetch(&self, conn: &Connection, batch: &Batch, rowids: &[i64]) -> Result<Vec<Person>> {
+        let mut out = Vec::with_capacity(rowids.len());
+        store::crosscheck::for_each_roster_by_rowids(conn, rowids, |r| {
+            if let Some(p) = Roster::person_ref(r, &batch.label) {
+                out.push(p);
+            }
+        })?;
+        Ok(out)
     }
 
     fn lookup(&self, conn: &Connection, id_key: &str) -> Result<Vec<Person>> {
-        let label: Rc<str> = ROSTER_LABEL.into();
+        let label: Arc<str> = ROSTER_LABEL.into();
         Ok(store::crosscheck::list_roster_by_key(conn, id_key)?
             .into_iter()
             .filter_map(|r| Roster::person(r, &label))
             .collect())
     }
 
-    fn complete_labels(&self, conn: &Connection) -> Result<Vec<Rc<str>>> {
+    fn complete_labels(&self, conn: &Connection) -> Result<Vec<Arc<str>>> {
         Ok(if store::crosscheck::has_roster(conn)? {
             vec![ROSTER_LABEL.into()]
         } else {

@@ -4,17 +4,18 @@
 //! the 应享尽享 report in [`super::checks`] only.)
 //!
 //! Keys first: each version's children born in the window are read as `(rowid, ID)` from a
-//! covering index; only those not studying are fetched in full.
+//! covering index (one [`Batch`] per version); only those not studying are fetched in full.
 
 use super::{source_label, Kind};
+use crate::crosscheck::keys::Key;
 use crate::crosscheck::sources::date_of;
-use crate::crosscheck::sources::{Person, Source};
-use crate::crosscheck::{Studying, Window};
+use crate::crosscheck::sources::{Batch, Person, Source};
+use crate::crosscheck::Window;
 use crate::error::Result;
 use crate::store::list_rows::{self, PersonRow};
 use crate::store::list_versions;
 use rusqlite::Connection;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One KIND of department list, all its sources (current versions).
 pub struct ListSource(pub Kind);
@@ -27,7 +28,7 @@ pub fn cross_check_sources() -> Vec<Box<dyn Source>> {
         .collect()
 }
 
-fn person(kind: Kind, label: &Rc<str>, r: PersonRow) -> Option<Person> {
+fn person(kind: Kind, label: &Arc<str>, r: PersonRow) -> Option<Person> {
     Some(Person {
         kind: kind.as_str(),
         label: label.clone(),
@@ -48,27 +49,31 @@ impl Source for ListSource {
         self.0.as_str()
     }
 
-    fn people(&self, conn: &Connection, w: &Window, studying: &Studying) -> Result<Vec<Person>> {
+    fn window_keys(&self, conn: &Connection, w: &Window) -> Result<Vec<Batch>> {
         let (upto, after) = (w.born_on_or_before.to_string(), w.born_after.to_string());
         let mut out = Vec::new();
         for v in list_versions::list_current(conn, Some(self.0.as_str()))? {
-            let mut wanted: Vec<i64> = Vec::new();
+            let mut keys: Vec<(i64, Key)> = Vec::new();
             list_rows::for_each_window_key(conn, v.id, &upto, &after, |rowid, key| {
-                if key.is_none_or(|k| !studying.contains(k)) {
-                    wanted.push(rowid);
-                }
+                keys.push((rowid, Key::of(key)))
             })?;
-            let label: Rc<str> = source_label(&v.kind, &v.source, &v.as_of).into();
-            out.extend(
-                list_rows::list_people_by_rowids(conn, &wanted)?
-                    .into_iter()
-                    .filter_map(|r| person(self.0, &label, r)),
-            );
+            out.push(Batch {
+                part: v.id,
+                label: source_label(&v.kind, &v.source, &v.as_of).into(),
+                keys,
+            });
         }
         Ok(out)
     }
 
-    fn complete_labels(&self, conn: &Connection) -> Result<Vec<Rc<str>>> {
+    fn fetch(&self, conn: &Connection, batch: &Batch, rowids: &[i64]) -> Result<Vec<Person>> {
+        Ok(list_rows::list_people_by_rowids(conn, rowids)?
+            .into_iter()
+            .filter_map(|r| person(self.0, &batch.label, r))
+            .collect())
+    }
+
+    fn complete_labels(&self, conn: &Connection) -> Result<Vec<Arc<str>>> {
         if self.0 != Kind::Hukou {
             return Ok(Vec::new());
         }
@@ -83,7 +88,7 @@ impl Source for ListSource {
             .into_iter()
             .filter(|r| r.kind == self.0.as_str())
             .filter_map(|r| {
-                let label: Rc<str> = source_label(&r.kind, &r.source, &r.as_of).into();
+                let label: Arc<str> = source_label(&r.kind, &r.source, &r.as_of).into();
                 person(
                     self.0,
                     &label,

@@ -3,8 +3,8 @@
 //! other statuses, and the name + birth-date lookups of probable matches.
 
 use crate::error::Result;
-use rusqlite::types::Type;
-use rusqlite::{params, Connection};
+use rusqlite::types::{Type, ValueRef};
+use rusqlite::{params, Connection, OpenFlags};
 
 /// The key a person is linked by: the ID (`id_key`), or the child record's own id without one.
 pub const PERSON_KEY: &str = "COALESCE(c.id_key, c.id)";
@@ -22,15 +22,29 @@ fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
 }
 
-/// Calls `f` with the child id of every current (在读) enrolment (one scan of `enrolments`).
-pub fn for_each_studying_child(conn: &Connection, mut f: impl FnMut(&str)) -> Result<()> {
+/// The bytes of a text column borrowed from the row (no copy, no UTF-8 check), NULL as `None`.
+fn bytes_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r [u8]>> {
+    match r.get_ref(i)? {
+        ValueRef::Text(b) => Ok(Some(b)),
+        ValueRef::Null => Ok(None),
+        v => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            String::new(),
+            v.data_type(),
+        )),
+    }
+}
+
+/// Calls `f` with the child id of every current (在读) enrolment (one scan of the covering index
+/// `enrolments_studying`, in child id order; the id's bytes, not checked as UTF-8).
+pub fn for_each_studying_child(conn: &Connection, mut f: impl FnMut(&[u8])) -> Result<()> {
     let mut st = conn.prepare_cached(
         "SELECT child_id FROM enrolments INDEXED BY enrolments_studying
          WHERE status = 'studying' AND deleted = 0",
     )?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        if let Some(id) = text_ref(r, 0)? {
+        if let Some(id) = bytes_ref(r, 0)? {
             f(id);
         }
     }
@@ -38,10 +52,11 @@ pub fn for_each_studying_child(conn: &Connection, mut f: impl FnMut(&str)) -> Re
 }
 
 /// Calls `f(id, id_key)` for every live child outside any household (the schools' own pupil
-/// records), read from the partial covering index `children_roll` in one sequential scan.
+/// records), read from the partial covering index `children_roll` in one sequential scan (the
+/// texts' bytes, not checked as UTF-8).
 pub fn for_each_roll_child_key(
     conn: &Connection,
-    mut f: impl FnMut(&str, Option<&str>),
+    mut f: impl FnMut(&[u8], Option<&[u8]>),
 ) -> Result<()> {
     let mut st = conn.prepare_cached(
         "SELECT id, id_key FROM children INDEXED BY children_roll
@@ -49,8 +64,8 @@ pub fn for_each_roll_child_key(
     )?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        if let Some(id) = text_ref(r, 0)? {
-            f(id, text_ref(r, 1)?);
+        if let Some(id) = bytes_ref(r, 0)? {
+            f(id, bytes_ref(r, 1)?);
         }
     }
     Ok(())
@@ -69,41 +84,24 @@ pub fn get_person_key(conn: &Connection, child_id: &str) -> Result<Option<String
 }
 
 /// Calls `f(rowid, person key)` for every roster child born in `(born_after, born_by]` (a range
-/// of the covering index `children_roster_birth`; the keys are borrowed, not copied).
+/// of the covering index `children_roster_birth`; the key's bytes are borrowed, not copied).
 pub fn for_each_roster_key(
     conn: &Connection,
     born_by: &str,
     born_after: &str,
-    mut f: impl FnMut(i64, &str),
+    mut f: impl FnMut(i64, &[u8]),
 ) -> Result<()> {
     let mut st = conn.prepare_cached(
-        "SELECT c.rowid, c.id_key, c.id FROM children c INDEXED BY children_roster_birth
+        "SELECT c.rowid, COALESCE(c.id_key, c.id) FROM children c INDEXED BY children_roster_birth
          WHERE c.household_id IS NOT NULL AND c.birth_date <= ?1 AND c.birth_date > ?2 AND c.deleted = 0",
     )?;
     let mut rows = st.query(params![born_by, born_after])?;
     while let Some(r) = rows.next()? {
-        let key = match text_ref(r, 1)? {
-            Some(k) => Some(k),
-            None => text_ref(r, 2)?,
-        };
-        if let Some(k) = key {
-            f(r.get(0)?, k);
+        if let (ValueRef::Integer(rowid), Some(k)) = (r.get_ref(0)?, bytes_ref(r, 1)?) {
+            f(rowid, k);
         }
     }
     Ok(())
-}
-
-/// `(rowid, person key)` of every roster child born in `(born_after, born_by]`.
-pub fn list_roster_keys(
-    conn: &Connection,
-    born_by: &str,
-    born_after: &str,
-) -> Result<Vec<(i64, String)>> {
-    let mut out = Vec::new();
-    for_each_roster_key(conn, born_by, born_after, |rowid, k| {
-        out.push((rowid, k.to_string()))
-    })?;
-    Ok(out)
 }
 
 /// How many rowids one look-up query binds (the last chunk is padded with -1, never a rowid).
@@ -187,19 +185,52 @@ fn roster_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RosterRow> {
     })
 }
 
-/// The roster children stored at these rowids (in rowid order).
-pub fn list_roster_by_rowids(conn: &Connection, rowids: &[i64]) -> Result<Vec<RosterRow>> {
-    let mut out = Vec::with_capacity(rowids.len());
+/// A roster child as the cross-check reads it, borrowed from the row (no copies).
+#[derive(Debug, Clone, Copy)]
+pub struct RosterRef<'r> {
+    pub child_id: &'r str,
+    pub id_key: Option<&'r str>,
+    pub name: &'r str,
+    pub birth_date: &'r str,
+    pub village_code: Option<&'r str>,
+    pub flags: &'r str,
+    pub disability_type: Option<&'r str>,
+    pub life_status: &'r str,
+    pub life_status_detail: Option<&'r str>,
+    pub household_groups: Option<&'r str>,
+}
+
+/// A text column that may not be NULL, borrowed from the row.
+fn text_req<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    text_ref(r, i)?.ok_or_else(|| rusqlite::Error::InvalidColumnType(i, String::new(), Type::Null))
+}
+
+/// Calls `f` with each roster child stored at these rowids (in rowid order), borrowed.
+pub fn for_each_roster_by_rowids(
+    conn: &Connection,
+    rowids: &[i64],
+    mut f: impl FnMut(RosterRef<'_>),
+) -> Result<()> {
     for_rowids(
         conn,
         &format!("{ROSTER_SELECT} WHERE c.rowid IN ({{rowids}})"),
         rowids,
         |r| {
-            out.push(roster_row(r)?);
+            f(RosterRef {
+                child_id: text_req(r, 0)?,
+                id_key: text_ref(r, 1)?,
+                name: text_req(r, 2)?,
+                birth_date: text_req(r, 3)?,
+                village_code: text_ref(r, 4)?,
+                flags: text_req(r, 5)?,
+                disability_type: text_ref(r, 6)?,
+                life_status: text_req(r, 7)?,
+                life_status_detail: text_ref(r, 8)?,
+                household_groups: text_ref(r, 9)?,
+            });
             Ok(())
         },
-    )?;
-    Ok(out)
+    )
 }
 
 /// Roster children linked by one ID.
@@ -277,15 +308,19 @@ pub fn list_studying_without_id(conn: &Connection) -> Result<Vec<StudyingRow>> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Studying pupils with any of these (name, birth date) pairs (one query per 400 pairs).
+/// How many (name, birth date) pairs one look-up query binds.
+pub const PAIRS_CHUNK: usize = 400;
+
+/// Studying pupils with any of these (name, birth date) pairs (one query per [`PAIRS_CHUNK`]
+/// pairs; the statement of a full chunk is prepared once).
 pub fn list_studying_by_name_birth(
     conn: &Connection,
     pairs: &[(String, String)],
 ) -> Result<Vec<StudyingRow>> {
     let mut out = Vec::new();
-    for chunk in pairs.chunks(400) {
+    for chunk in pairs.chunks(PAIRS_CHUNK) {
         let values = vec!["(?,?)"; chunk.len()].join(",");
-        let mut st = conn.prepare(&format!(
+        let mut st = conn.prepare_cached(&format!(
             "SELECT e.child_id, c.id_key, e.school_code, c.village_code, c.name, c.birth_date
              FROM (VALUES {values}) w
                CROSS JOIN children c ON c.name = w.column1 AND c.birth_date = w.column2
@@ -348,4 +383,54 @@ pub fn list_roster_born_between(
     ))?;
     let rows = st.query_map(params![born_by, born_after, prefix], roster_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// A second, read-only connection to the same register file, opened so that the cross-check can
+/// scan on both cores at once (see [`Twin::align`]).
+pub struct Twin {
+    conn: Connection,
+    data_version: i64,
+}
+
+/// Opens a [`Twin`] of `conn` before `conn` starts its read transaction. `None` (the cross-check
+/// then runs on `conn` alone) for an in-memory or encrypted register, or when anything fails.
+pub fn open_twin(conn: &Connection) -> Option<Twin> {
+    let path = conn.path().filter(|p| !p.is_empty())?;
+    let path = std::path::Path::new(path);
+    if super::cipher::file_state(path).ok()? != super::cipher::FileState::Plain {
+        return None;
+    }
+    let twin = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    twin.busy_timeout(std::time::Duration::from_secs(10)).ok()?;
+    tune_for_scans(&twin).ok()?;
+    let data_version = twin
+        .pragma_query_value(None, "data_version", |r| r.get(0))
+        .ok()?;
+    Some(Twin {
+        conn: twin,
+        data_version,
+    })
+}
+
+impl Twin {
+    /// Starts the read transactions of `conn` (already in a transaction that has read nothing)
+    /// and of the twin, and hands the twin over when both see the same snapshot: no other
+    /// connection committed between the twin's opening and its own transaction's start.
+    pub fn align(self, conn: &Connection) -> Option<Connection> {
+        let read = |c: &Connection| -> rusqlite::Result<i64> {
+            c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+        };
+        read(conn).ok()?;
+        self.conn.execute_batch("BEGIN").ok()?;
+        read(&self.conn).ok()?;
+        let now: i64 = self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .ok()?;
+        (now == self.data_version).then_some(self.conn)
+    }
 }
