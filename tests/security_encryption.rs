@@ -211,17 +211,7 @@ fn a_wrong_passphrase_leaves_an_unclosed_registers_wal_alone() {
     ok(&r.db, &init_args(), &keyed(PASS));
     let actor = baoxue::Actor::new("测试员", chrono::Utc::now());
     let mut reg = baoxue::Register::open_with(&r.db, Some(PASS)).unwrap();
-    let household = baoxue::households::NewHousehold {
-        head_name: "欧阳志明".into(),
-        village_code: "410423100201".into(),
-        children: vec![baoxue::households::NewChild {
-            name: CHILD.into(),
-            birth_date: Some("2018-03-04".into()),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    baoxue::households::add_household(&mut reg, household, &actor).unwrap();
+    add_household_with_child(&mut reg, &actor);
     // Never closed, as when the app or the laptop stops: the WAL stays.
     std::mem::forget(reg);
     assert!(with_suffix(&r.db, "-wal").exists());
@@ -497,6 +487,21 @@ fn the_app_learns_whether_the_operator_needs_a_pin() {
     assert!(baoxue::operators::requires_pin(reg.conn(), "李文书").unwrap());
 }
 
+/// Types one household with the child `CHILD` into the register, as a clerk would.
+fn add_household_with_child(reg: &mut baoxue::Register, actor: &baoxue::Actor) {
+    let household = baoxue::households::NewHousehold {
+        head_name: "欧阳志明".into(),
+        village_code: "410423100201".into(),
+        children: vec![baoxue::households::NewChild {
+            name: CHILD.into(),
+            birth_date: Some("2018-03-04".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    baoxue::households::add_household(reg, household, actor).unwrap();
+}
+
 /// A register created encrypted and never closed (the app killed right after set-up) is still
 /// recognised as encrypted, not as "missing": switching the new file to WAL writes its first
 /// (encrypted) page into the main file before anything goes to the WAL, so the unlock screen is
@@ -517,17 +522,7 @@ fn a_new_encrypted_register_killed_before_its_first_checkpoint_is_still_encrypte
         &actor,
     )
     .unwrap();
-    let household = baoxue::households::NewHousehold {
-        head_name: "欧阳志明".into(),
-        village_code: "410423100201".into(),
-        children: vec![baoxue::households::NewChild {
-            name: CHILD.into(),
-            birth_date: Some("2018-03-04".into()),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    baoxue::households::add_household(&mut reg, household, &actor).unwrap();
+    add_household_with_child(&mut reg, &actor);
     std::mem::forget(reg);
     let main_len = std::fs::metadata(&r.db).unwrap().len();
     let wal_len = std::fs::metadata(with_suffix(&r.db, "-wal")).unwrap().len();
