@@ -29,28 +29,7 @@ fn every_row(conn: &Connection) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for t in tables {
-        let mut st = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-        let n = st.column_count();
-        let mut rows: Vec<String> = st
-            .query_map([], |r| {
-                let vals: Vec<rusqlite::types::Value> =
-                    (0..n).map(|i| r.get(i)).collect::<Result<_, _>>()?;
-                Ok(format!("{t}: {vals:?}"))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        rows.sort();
-        out.extend(rows);
-    }
+    out.extend(crate::util::every_row(conn));
     out
 }
 

@@ -86,6 +86,23 @@ pub fn two_counties(dir: &Path, field: &mut [&mut Site]) -> (Site, Site) {
     (c, c2)
 }
 
+/// The county's register and its new laptop's, each trusting the other (a full bundle moves the
+/// county from one to the other).
+pub fn county_and_new_laptop(dir: &Path) -> (Site, Site) {
+    let mut a = site(dir, "a.db", SiteKind::County, "青山县教育局", COUNTY, None);
+    let mut b = site(
+        dir,
+        "b.db",
+        SiteKind::County,
+        "青山县教育局（新电脑）",
+        COUNTY,
+        None,
+    );
+    trusts(&mut a, &b);
+    trusts(&mut b, &a);
+    (a, b)
+}
+
 pub fn card_bytes(s: &Site) -> Vec<u8> {
     let me = s.reg.require_site().unwrap();
     let k = keys::load(s.reg.conn()).unwrap();

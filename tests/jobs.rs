@@ -3,43 +3,13 @@
 //! written inside the transaction), leave every table of the register row for row as before, and
 //! the same job run again afterwards succeeds.
 
-use crate::bundle_support::{at, site, trusts};
+use crate::bundle_support::{at, county_and_new_laptop};
 use crate::import_util::county_with_school;
 use baoxue::bundle::{self, merge::Overrides, ExportOptions};
-use baoxue::domain::SiteKind;
 use baoxue::import::roll::{import_roll, RollImport};
 use baoxue::import::{Control, Progress};
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Every row of every table (travelling or not), as sorted text: the register's whole content.
-fn every_row(conn: &Connection) -> Vec<String> {
-    let mut st = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap();
-    let tables: Vec<String> = st
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut out = Vec::new();
-    for t in tables {
-        let mut st = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-        let n = st.column_count();
-        let mut rows: Vec<String> = st
-            .query_map([], |r| {
-                let vals: Vec<rusqlite::types::Value> =
-                    (0..n).map(|i| r.get(i)).collect::<Result<_, _>>()?;
-                Ok(format!("{t}: {vals:?}"))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        rows.sort();
-        out.extend(rows);
-    }
-    out
-}
 
 /// A control that cancels once `after` units are done, recording what it saw.
 fn cancel_after<'a>(
@@ -74,7 +44,7 @@ fn a_roll_import_cancelled_midway_leaves_the_register_as_it_was() {
     // This term's sheet: the same 1200 pupils and 2800 new ones.
     let second = dir.path().join("roll-4000.xlsx");
     baoxue::import::sample::write_roll_xlsx(&second, 4000, "城关第一小学").unwrap();
-    let before = every_row(reg.conn());
+    let before = crate::util::every_row(reg.conn());
     let cancel = AtomicBool::new(false);
     let mut seen = Vec::new();
     let err = {
@@ -93,7 +63,11 @@ fn a_roll_import_cancelled_midway_leaves_the_register_as_it_was() {
         "cancelled in the middle: {last:?}"
     );
     assert!(seen.iter().all(|p| p.total_estimate >= 4000));
-    assert_eq!(every_row(reg.conn()), before, "nothing half-written");
+    assert_eq!(
+        crate::util::every_row(reg.conn()),
+        before,
+        "nothing half-written"
+    );
 
     // Run again to the end: it goes through.
     let out = import_roll(&mut reg, &second, &opts, &actor, &mut Control::default()).unwrap();
@@ -103,24 +77,7 @@ fn a_roll_import_cancelled_midway_leaves_the_register_as_it_was() {
 #[test]
 fn a_bundle_export_and_merge_cancelled_midway_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut a = site(
-        dir.path(),
-        "a.db",
-        SiteKind::County,
-        "青山县教育局",
-        "410499",
-        None,
-    );
-    let mut b = site(
-        dir.path(),
-        "b.db",
-        SiteKind::County,
-        "青山县教育局（新电脑）",
-        "410499",
-        None,
-    );
-    trusts(&mut a, &b);
-    trusts(&mut b, &a);
+    let (mut a, mut b) = county_and_new_laptop(dir.path());
     bundle::bench::generate(&mut a.reg, 3000, &at(5)).unwrap();
     let opts = ExportOptions {
         to: Some(b.id.clone()),
@@ -129,7 +86,7 @@ fn a_bundle_export_and_merge_cancelled_midway_change_nothing() {
     let out = dir.path().join("full.bxb");
 
     // Export, cancelled after a few thousand rows were scanned into the payload.
-    let a_before = every_row(a.reg.conn());
+    let a_before = crate::util::every_row(a.reg.conn());
     let cancel = AtomicBool::new(false);
     let mut seen = Vec::new();
     let err = {
@@ -148,7 +105,7 @@ fn a_bundle_export_and_merge_cancelled_midway_change_nothing() {
     );
     assert!(!out.exists() && !out.with_extension("bxb.part").exists());
     assert_eq!(
-        every_row(a.reg.conn()),
+        crate::util::every_row(a.reg.conn()),
         a_before,
         "no sequence number taken"
     );
@@ -169,7 +126,7 @@ fn a_bundle_export_and_merge_cancelled_midway_change_nothing() {
 
     // Merge at the other county, cancelled after some chunks were written.
     let bytes = std::fs::read(&out).unwrap();
-    let b_before = every_row(b.reg.conn());
+    let b_before = crate::util::every_row(b.reg.conn());
     let cancel = AtomicBool::new(false);
     let mut seen = Vec::new();
     let r = {
@@ -196,7 +153,11 @@ fn a_bundle_export_and_merge_cancelled_midway_change_nothing() {
         "cancelled in the middle: {last:?} of {}",
         s.records
     );
-    assert_eq!(every_row(b.reg.conn()), b_before, "nothing half-merged");
+    assert_eq!(
+        crate::util::every_row(b.reg.conn()),
+        b_before,
+        "nothing half-merged"
+    );
 
     // Imported again, the bundle applies in full.
     let r = bundle::import_bundle(&mut b.reg, bytes, "full.bxb", &at(21));
@@ -230,7 +191,7 @@ fn a_job_on_its_own_connection_leaves_the_screens_reading_and_stays_all_or_nothi
     };
     let sheet = dir.path().join("roll-3000.xlsx");
     baoxue::import::sample::write_roll_xlsx(&sheet, 3000, "城关第一小学").unwrap();
-    let before = every_row(app.conn());
+    let before = crate::util::every_row(app.conn());
 
     // The job's connection, as the app opens it (plain register: no passphrase).
     let mut job = baoxue::Register::open(&db).unwrap();
@@ -256,7 +217,11 @@ fn a_job_on_its_own_connection_leaves_the_screens_reading_and_stays_all_or_nothi
         reads.len() > 1 && reads.iter().all(|n| *n == 0),
         "{reads:?}"
     );
-    assert_eq!(every_row(app.conn()), before, "nothing half-written");
+    assert_eq!(
+        crate::util::every_row(app.conn()),
+        before,
+        "nothing half-written"
+    );
 
     // To the end: the app's connection sees every row once the job commits.
     let mut reads = Vec::new();
@@ -271,7 +236,10 @@ fn a_job_on_its_own_connection_leaves_the_screens_reading_and_stays_all_or_nothi
     assert_eq!(out.report.inserted, 3000);
     assert!(reads.iter().all(|n| *n == 0), "{reads:?}");
     assert_eq!(children(app.conn()), 3000);
-    assert_eq!(every_row(app.conn()), every_row(job.conn()));
+    assert_eq!(
+        crate::util::every_row(app.conn()),
+        crate::util::every_row(job.conn())
+    );
     // A screen's own write after the job (an ordinary transaction) goes through.
     baoxue::schools::add_school(
         &mut app,
@@ -294,24 +262,7 @@ fn a_job_on_its_own_connection_leaves_the_screens_reading_and_stays_all_or_nothi
 #[test]
 fn a_merge_on_its_own_connection_is_all_or_nothing_with_the_app_reading() {
     let dir = tempfile::tempdir().unwrap();
-    let mut a = site(
-        dir.path(),
-        "a.db",
-        SiteKind::County,
-        "青山县教育局",
-        "410499",
-        None,
-    );
-    let mut b = site(
-        dir.path(),
-        "b.db",
-        SiteKind::County,
-        "青山县教育局（新电脑）",
-        "410499",
-        None,
-    );
-    trusts(&mut a, &b);
-    trusts(&mut b, &a);
+    let (mut a, b) = county_and_new_laptop(dir.path());
     bundle::bench::generate(&mut a.reg, 2000, &at(5)).unwrap();
     let out = dir.path().join("full.bxb");
     let opts = ExportOptions {
@@ -324,7 +275,7 @@ fn a_merge_on_its_own_connection_is_all_or_nothing_with_the_app_reading() {
         .unwrap();
     let bytes = std::fs::read(&out).unwrap();
 
-    let b_before = every_row(b.reg.conn());
+    let b_before = crate::util::every_row(b.reg.conn());
     let mut b_job = baoxue::Register::open(&b.db).unwrap();
     let cancel = AtomicBool::new(false);
     let mut reads = Vec::new();
@@ -353,13 +304,20 @@ fn a_merge_on_its_own_connection_is_all_or_nothing_with_the_app_reading() {
         reads.len() > 1 && reads.iter().all(|n| *n == 0),
         "{reads:?}"
     );
-    assert_eq!(every_row(b.reg.conn()), b_before, "nothing half-merged");
+    assert_eq!(
+        crate::util::every_row(b.reg.conn()),
+        b_before,
+        "nothing half-merged"
+    );
 
     let r = bundle::import_bundle(&mut b_job, bytes, "full.bxb", &at(21));
     assert_eq!(r.status, "applied", "{r:?}");
     assert!(s.records > 0);
     // The app's connection sees the merged register, the same as the job's and as a's.
-    assert_eq!(every_row(b.reg.conn()), every_row(b_job.conn()));
+    assert_eq!(
+        crate::util::every_row(b.reg.conn()),
+        crate::util::every_row(b_job.conn())
+    );
     assert_eq!(
         baoxue::snapshot::snapshot_text(a.reg.conn()).unwrap(),
         baoxue::snapshot::snapshot_text(b.reg.conn()).unwrap()

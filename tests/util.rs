@@ -142,3 +142,32 @@ pub fn id_number(region: &str, birth: &str, seq: u32) -> String {
     let first = format!("{region}{birth}{seq:03}");
     format!("{first}{}", baoxue::idnum::check_char(&first))
 }
+
+/// Every row of every table (travelling or not), as sorted text: the register's whole content.
+pub fn every_row(conn: &rusqlite::Connection) -> Vec<String> {
+    let mut st = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    let tables: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = Vec::new();
+    for t in tables {
+        let mut st = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let n = st.column_count();
+        let mut rows: Vec<String> = st
+            .query_map([], |r| {
+                let vals: Vec<rusqlite::types::Value> =
+                    (0..n).map(|i| r.get(i)).collect::<Result<_, _>>()?;
+                Ok(format!("{t}: {vals:?}"))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.sort();
+        out.extend(rows);
+    }
+    out
+}
