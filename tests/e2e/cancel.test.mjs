@@ -9,14 +9,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, type, texts, waitText, click, waitAppExit, APP, TMP, log } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, click, waitAppExit, TMP, log, cli } from './harness.mjs'
 
 useDriver()
 
-const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
-const cli = (db, ...args) =>
-  execFileSync(CLI, ['--db', db, ...args], { env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' }, encoding: 'utf8', maxBuffer: 1 << 28 })
 const snapshot = (db) => cli(db, 'snapshot', '--json')
 
 /** Waits until the job shows rows being done, then clicks 取消. */
@@ -26,7 +22,6 @@ async function cancelWhenRunning(d) {
 }
 
 test('an export and a merge cancelled from the app leave nothing behind; screens stay usable', { timeout: 900000 }, async () => {
-  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
   const a = path.join(TMP, 'county.db')
   const b = path.join(TMP, 'county-new.db')
   cli(a, 'init', '--kind', 'county', '--name', '测试县教育局', '--region', '410423')

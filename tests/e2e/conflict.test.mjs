@@ -9,28 +9,15 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, waitAppExit, APP, TMP, log } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, shot, click, waitAppExit, TMP, log, cli, schoolAndCounty } from './harness.mjs'
 
 useDriver()
 
-const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
-const cli = (db, ...args) =>
-  execFileSync(CLI, ['--db', db, ...args], { env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' }, encoding: 'utf8' })
 const roll = (address) => '姓名,性别,出生日期,身份证号,年级,班级,现住址\n' +
   `王小明,男,2015-03-08,410423201503080019,5,1,${address}\n李小花,女,2016-05-01,41042320160501002X,4,2,张庄村1组\n`
 
 test('two sites edit the same child: the conflict is resolved side by side with a reason', { timeout: 300000 }, async () => {
-  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
-  const school = path.join(TMP, 'school.db')
-  const county = path.join(TMP, 'county.db')
-  cli(county, 'init', '--kind', 'county', '--name', '测试县教育局', '--region', '410423')
-  cli(school, 'init', '--kind', 'school', '--name', '城关第一小学', '--region', '410423', '--school-code', '4141000001')
-  cli(school, 'school', 'add', '--code', '4141000001', '--name', '城关第一小学', '--kind', 'primary')
-  const countyCard = path.join(TMP, 'county.card.json')
-  const schoolCard = path.join(TMP, 'school.card.json')
-  cli(school, 'site', 'trust', countyCard, '--fingerprint', JSON.parse(cli(county, '--json', 'site', 'card', '--out', countyCard)).fingerprint)
-  cli(county, 'site', 'trust', schoolCard, '--fingerprint', JSON.parse(cli(school, '--json', 'site', 'card', '--out', schoolCard)).fingerprint)
+  const { school, county } = schoolAndCounty()
   const sheet = (name, address) => {
     const f = path.join(TMP, name)
     fs.writeFileSync(f, roll(address))

@@ -8,17 +8,12 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, APP, TMP, T } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, shot, click, TMP, T, cli } from './harness.mjs'
 
 useDriver()
 
-const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
-const cli = (db, ...args) =>
-  execFileSync(CLI, ['--db', db, ...args], { env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' }, encoding: 'utf8' })
 
 test('export a bundle at a school and import it at the county', { timeout: 600000 }, async () => {
-  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
   const school = path.join(TMP, 'school.db')
   const county = path.join(TMP, 'county.db')
   const usb = path.join(TMP, 'U盘')

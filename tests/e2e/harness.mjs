@@ -113,6 +113,38 @@ export async function openApp(db) {
   return driver
 }
 
+/** The CLI built beside the app (or BAOXUE_CLI): tests make registers, cards and sheets with it. */
+export const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
+
+/** Runs the CLI on a plain (unencrypted) register and returns its stdout. */
+export function cli(db, ...args) {
+  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
+  return execFileSync(CLI, ['--db', db, ...args], {
+    env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  })
+}
+
+/**
+ * A school (城关第一小学, 4141000001) and its county (测试县教育局), plain registers in TMP made with
+ * the CLI, each trusting the other's card with its fingerprint. Returns their paths.
+ */
+export function schoolAndCounty() {
+  const school = path.join(TMP, 'school.db')
+  const county = path.join(TMP, 'county.db')
+  cli(county, 'init', '--kind', 'county', '--name', '测试县教育局', '--region', '410423')
+  cli(school, 'init', '--kind', 'school', '--name', '城关第一小学', '--region', '410423', '--school-code', '4141000001')
+  cli(school, 'school', 'add', '--code', '4141000001', '--name', '城关第一小学', '--kind', 'primary')
+  const countyCard = path.join(TMP, 'county.card.json')
+  const schoolCard = path.join(TMP, 'school.card.json')
+  const countyFp = JSON.parse(cli(county, '--json', 'site', 'card', '--out', countyCard)).fingerprint
+  const schoolFp = JSON.parse(cli(school, '--json', 'site', 'card', '--out', schoolCard)).fingerprint
+  cli(school, 'site', 'trust', countyCard, '--fingerprint', countyFp)
+  cli(county, 'site', 'trust', schoolCard, '--fingerprint', schoolFp)
+  return { school, county }
+}
+
 export const T = 30000
 
 const T0 = Date.now()
@@ -225,4 +257,18 @@ export async function waitAppExit(db, ms = 60000) {
     if (Date.now() > end) throw new Error(`程序在 ${ms / 1000} 秒内没有退出（${db}）`)
     await new Promise((r) => setTimeout(r, 200))
   }
+}
+
+/** 学籍 wizard, steps 1-2: choose FILE (kind and source already picked), read it, preview; waits for the preview. */
+export async function wizardPreview(d, file, ms = 60000) {
+  await type(d, 'import-path', file)
+  await click(d, '[data-test="import-read"]')
+  await click(d, '[data-test="import-preview"]')
+  await find(d, '[data-test="import-preview-panel"]', ms)
+}
+
+/** 学籍 wizard, steps 3-4: import what the preview showed and wait for the report. */
+export async function wizardRun(d, ms = 120000) {
+  await click(d, '[data-test="import-run"]')
+  await find(d, '[data-test="import-report"]', ms)
 }

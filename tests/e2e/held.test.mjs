@@ -9,28 +9,14 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, type, waitText, shot, click, waitAppExit, APP, TMP } from './harness.mjs'
+import { useDriver, openApp, find, type, waitText, shot, click, waitAppExit, TMP, cli, schoolAndCounty } from './harness.mjs'
 
 useDriver()
 
 const children = (db) => Number(execFileSync('sqlite3', [db, 'SELECT count(*) FROM children'], { encoding: 'utf8' }).trim())
-const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
-const cli = (db, ...args) =>
-  execFileSync(CLI, ['--db', db, ...args], { env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' }, encoding: 'utf8' })
 
 test('a bundle from a clock three years ahead is held, then accepted with a reason', { timeout: 600000 }, async () => {
-  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
-  const school = path.join(TMP, 'school.db')
-  const county = path.join(TMP, 'county.db')
-  cli(county, 'init', '--kind', 'county', '--name', '测试县教育局', '--region', '410423')
-  cli(school, 'init', '--kind', 'school', '--name', '城关第一小学', '--region', '410423', '--school-code', '4141000001')
-  cli(school, 'school', 'add', '--code', '4141000001', '--name', '城关第一小学', '--kind', 'primary')
-  const countyCard = path.join(TMP, 'county.card.json')
-  const schoolCard = path.join(TMP, 'school.card.json')
-  const countyFp = JSON.parse(cli(county, '--json', 'site', 'card', '--out', countyCard)).fingerprint
-  const schoolFp = JSON.parse(cli(school, '--json', 'site', 'card', '--out', schoolCard)).fingerprint
-  cli(school, 'site', 'trust', countyCard, '--fingerprint', countyFp)
-  cli(county, 'site', 'trust', schoolCard, '--fingerprint', schoolFp)
+  const { school, county } = schoolAndCounty()
   // The school's computer clock runs three years ahead: every version it stamps is in the future.
   const ahead = Date.now() + 3 * 365 * 24 * 3600 * 1000
   execFileSync('sqlite3', [school, `UPDATE clock SET last_ms = ${ahead}, counter = 0`])

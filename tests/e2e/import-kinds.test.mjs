@@ -8,14 +8,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, APP, TMP, log } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, shot, click, TMP, log, cli, wizardPreview, wizardRun } from './harness.mjs'
 
 useDriver()
 
-const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
-const cli = (db, ...args) =>
-  execFileSync(CLI, ['--db', db, ...args], { env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' }, encoding: 'utf8' })
 
 /** Clicks the option of an open Element Plus select whose text includes TEXT. */
 async function pickOption(d, text) {
@@ -40,7 +36,6 @@ const ROSTER = '\ufeff村代码,户主姓名,户主身份证号,家庭住址,联
 const WELFARE = '姓名,证件号码,救助类别,乡镇（街道）,村（居）委会\r\n王小明,410423201503080019,孤儿,城关镇,张庄村\r\n'
 
 test('a household roster and a department list through the 学籍 wizard', { timeout: 300000 }, async () => {
-  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
   const db = path.join(TMP, 'county.db')
   cli(db, 'init', '--kind', 'county', '--name', '测试县教育局', '--region', '410423')
   const roster = path.join(TMP, '张庄村学户册.csv')
@@ -55,16 +50,12 @@ test('a household roster and a department list through the 学籍 wizard', { tim
 
     // The roster: preview (the refused row with its number), import, report.
     await click(d, '[data-test="import-kind-households"]')
-    await type(d, 'import-path', roster)
-    await click(d, '[data-test="import-read"]')
-    await click(d, '[data-test="import-preview"]')
-    await find(d, '[data-test="import-preview-panel"]', 60000)
+    await wizardPreview(d, roster)
     await waitText(d, '[data-test="preview-mapping"]', '户主姓名')
     await waitText(d, '[data-test="preview-errors"]', '校验')
     const errors = (await texts(d, '[data-test="preview-errors"] .el-table__row')).map((r) => r.replace(/\s+/g, ' '))
     assert.ok(errors.some((r) => r.startsWith('6 ')), `第6行（钱小，校验位错）应被拒收：${errors.join(' | ')}`)
-    await click(d, '[data-test="import-run"]')
-    await find(d, '[data-test="import-report"]', 120000)
+    await wizardRun(d)
     await waitText(d, '[data-test="report-counts"]', '户：新增 3')
     assert.equal((await texts(d, '[data-test="report-inserted"]'))[0].trim(), '4')
     assert.equal((await texts(d, '[data-test="report-refused-count"]'))[0].trim(), '1')
@@ -79,13 +70,9 @@ test('a household roster and a department list through the 学籍 wizard', { tim
     await click(d, '[data-test="import-list-kind"] .el-select__wrapper')
     await pickOption(d, '民政')
     await type(d, 'import-source', '测试县民政局')
-    await type(d, 'import-path', welfare)
-    await click(d, '[data-test="import-read"]')
-    await click(d, '[data-test="import-preview"]')
-    await find(d, '[data-test="import-preview-panel"]', 60000)
+    await wizardPreview(d, welfare)
     await waitText(d, '[data-test="preview-mapping"]', '证件号码')
-    await click(d, '[data-test="import-run"]')
-    await find(d, '[data-test="import-report"]', 120000)
+    await wizardRun(d)
     await waitText(d, '[data-test="report-counts"]', '读取 1 行')
     assert.equal((await texts(d, '[data-test="report-inserted"]'))[0].trim(), '1')
     // A township or village name the county's division list lacks is kept and shown as a warning.

@@ -11,14 +11,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, log, APP, TMP, T } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, shot, click, log, TMP, T, cli, wizardPreview, wizardRun } from './harness.mjs'
 
 useDriver()
 
-const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
-const cli = (db, ...args) =>
-  execFileSync(CLI, ['--db', db, ...args], { env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' }, encoding: 'utf8' })
 
 function county(db) {
   cli(db, 'init', '--kind', 'county', '--name', '测试县教育局', '--region', '410423')
@@ -28,7 +24,6 @@ function county(db) {
 const snapshot = (db) => cli(db, 'snapshot', '--json')
 
 test('import a roll sheet through the wizard: cancel midway, then import, report, error sheet', { timeout: 600000 }, async () => {
-  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
   const db = path.join(TMP, 'import.db')
   county(db)
   const big = path.join(TMP, '城关一小花名册_大.xlsx')
@@ -49,10 +44,7 @@ test('import a roll sheet through the wizard: cancel midway, then import, report
     await waitText(d, '[data-test="import-error"]', '找不到文件')
 
     // 1. The large sheet, cancelled during the import.
-    await type(d, 'import-path', big)
-    await click(d, '[data-test="import-read"]')
-    await click(d, '[data-test="import-preview"]')
-    await find(d, '[data-test="import-preview-panel"]', 180000)
+    await wizardPreview(d, big, 180000)
     await waitText(d, '[data-test="preview-counts"]', '30000')
     await click(d, '[data-test="import-run"]')
     await find(d, '[data-test="import-progress"]')
@@ -65,10 +57,7 @@ test('import a roll sheet through the wizard: cancel midway, then import, report
     log('cancelled import left the register unchanged')
 
     // 2. The faulty sheet: preview.
-    await type(d, 'import-path', roll)
-    await click(d, '[data-test="import-read"]')
-    await click(d, '[data-test="import-preview"]')
-    await find(d, '[data-test="import-preview-panel"]', 60000)
+    await wizardPreview(d, roll)
     // 300 pupils and the repeated one: 301 rows read, 298 new, 3 refused.
     await waitText(d, '[data-test="preview-counts"]', '301')
     await waitText(d, '[data-test="preview-counts"]', '298')
@@ -79,8 +68,7 @@ test('import a roll sheet through the wizard: cancel midway, then import, report
     assert.equal(snapshot(db), before, '预览不写入登记库')
 
     // Import and read the report.
-    await click(d, '[data-test="import-run"]')
-    await find(d, '[data-test="import-report"]', 120000)
+    await wizardRun(d)
     assert.equal((await texts(d, '[data-test="report-inserted"]'))[0].trim(), '298')
     assert.equal((await texts(d, '[data-test="report-refused-count"]'))[0].trim(), '3')
     const refused = (await texts(d, '[data-test="report-refused"] .el-table__row')).map((r) => r.replace(/\s+/g, ' '))

@@ -5,16 +5,12 @@
 // open with the input intact, and 放弃 on the window close ends the app.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, field, type, waitText, shot, click, waitAppExit, APP, TMP, ROOT, log } from './harness.mjs'
+import { useDriver, openApp, find, field, type, waitText, shot, click, waitAppExit, TMP, ROOT, log, cli } from './harness.mjs'
 
 useDriver()
 
-const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
-const cli = (db, ...args) =>
-  execFileSync(CLI, ['--db', db, ...args], { env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' }, encoding: 'utf8' })
 const BOX = '.unsaved-box'
 const keepEditing = (d) => click(d, `${BOX} .el-message-box__btns .el-button:not(.el-button--primary)`)
 const discard = (d) => click(d, `${BOX} .el-message-box__btns .el-button--primary`)
@@ -40,7 +36,6 @@ async function headName(d) {
 }
 
 test('a half-filled dialog and closing the window ask before anything is discarded', { timeout: 300000 }, async () => {
-  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
   const db = path.join(TMP, 'village.db')
   cli(db, 'init', '--kind', 'village', '--name', '柳树湾村', '--region', '410423100201')
   const d = await openApp(db)
