@@ -17,7 +17,7 @@
 
 use crate::domain::{Child, Meta};
 use crate::error::{Error, Result};
-use crate::register::{Actor, Register};
+use crate::register::{Actor, Register, Writer};
 use crate::store;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -76,11 +76,9 @@ pub fn decide(
     if a == b {
         return Err(Error::Other("两个编号是同一条记录，无需确认".into()));
     }
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let decision = if same { "same" } else { "different" };
     let mut w = reg.writer(actor)?;
-    let ca = live_child(w.conn(), lo)?;
-    let cb = live_child(w.conn(), hi)?;
+    let ca = live_child(w.conn(), a)?;
+    let cb = live_child(w.conn(), b)?;
     if same {
         if let (Some(x), Some(y)) = (&ca.id_key, &cb.id_key) {
             if x != y {
@@ -91,11 +89,33 @@ pub fn decide(
             }
         }
     }
+    let action = if same { "confirm_same" } else { "reject_same" };
+    let (link, written) = write_decision(&mut w, a, b, same, reason.trim(), action)?;
+    if written {
+        w.commit()?;
+    }
+    Ok(link)
+}
+
+/// Writes the decision about records `a` and `b` inside an open write, audited as `action`;
+/// the same decision already in force writes nothing (`false`). The caller has checked that
+/// both records exist. Used by [`decide`] and by the cross-check's rejection of a probable
+/// match (`crosscheck::confirm::reject_match`), so that both decisions travel the same way.
+pub(crate) fn write_decision(
+    w: &mut Writer<'_>,
+    a: &str,
+    b: &str,
+    same: bool,
+    reason: &str,
+    action: &str,
+) -> Result<(PersonLink, bool)> {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let decision = if same { "same" } else { "different" };
     let id = link_id(lo, hi);
     let old = store::person_links::get(w.conn(), &id)?;
     if let Some(o) = &old {
         if !o.meta.deleted && o.decision == decision {
-            return Ok(o.clone());
+            return Ok((o.clone(), false));
         }
     }
     let meta = match &old {
@@ -114,18 +134,17 @@ pub fn decide(
         child_id: lo.to_string(),
         other_child_id: hi.to_string(),
         decision: decision.into(),
-        reason: reason.trim().to_string(),
-        decided_by: actor.operator.clone(),
+        reason: reason.to_string(),
+        decided_by: w.actor().operator.clone(),
     };
     store::person_links::put(w.conn(), &link)?;
     w.audit(
         "person_links",
         &id,
-        if same { "confirm_same" } else { "reject_same" },
+        action,
         &["child_id", "other_child_id", "decision", "reason"],
     )?;
-    w.commit()?;
-    Ok(link)
+    Ok((link, true))
 }
 
 /// A probable duplicate for a person to confirm or reject, with the decision if one was made.

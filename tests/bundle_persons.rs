@@ -259,3 +259,44 @@ fn two_registers_deciding_differently_about_one_pair_is_one_listed_conflict() {
     let dec = |db: &std::path::Path| cli_ok(db, &["person", "duplicates"])[0]["decision"].clone();
     assert_eq!(dec(&c.db), dec(&c2.db));
 }
+
+#[test]
+fn a_probable_match_rejected_in_the_cross_check_travels_with_the_county_to_its_new_laptop() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut a, mut b) = county_and_new_laptop(d);
+    let child = roster_child_without_id(&mut a, "周无证", "2015-04-09", 10);
+    let other = pupil(&mut a, "周无证", "2015-04-09", None, 10);
+    let check = |s: &Site| {
+        let settings = baoxue::settings::Settings::load(s.reg.conn()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 15).unwrap();
+        baoxue::crosscheck::run(s.reg.conn(), &settings, day).unwrap()
+    };
+    let r = check(&a);
+    let m = r.to_confirm.iter().find(|m| m.name == "周无证").unwrap();
+    assert_eq!(m.candidates[0].child_id, other);
+
+    let v = baoxue::crosscheck::confirm::reject_match(
+        &mut a.reg,
+        &child,
+        &other,
+        "入户核实：不是同一人",
+        &at(20),
+    )
+    .unwrap();
+    assert!(v.stored);
+    // The decision is the same record `person reject` makes: `person duplicates` shows it.
+    let dup = cli_ok(&a.db, &["person", "duplicates"]);
+    assert_eq!(dup[0]["decision"], "different", "{dup}");
+    assert_eq!(dup[0]["reason"], "入户核实：不是同一人");
+    assert!(!check(&a).to_confirm.iter().any(|m| m.name == "周无证"));
+
+    // The county's new laptop, from a full bundle, no longer proposes the pair either.
+    let p = d.join("full.bxb");
+    export(&mut a, &b, true, &p, 30);
+    assert_eq!(import(&mut b, &p, 40).status, "applied");
+    let r = check(&b);
+    assert!(!r.to_confirm.iter().any(|m| m.name == "周无证"));
+    let s = r.suspected.iter().find(|s| s.name == "周无证").unwrap();
+    assert!(s.reason.contains("已核实不是同一人"), "{}", s.reason);
+}

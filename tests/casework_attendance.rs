@@ -2,7 +2,7 @@
 //! (one row per pupil and day) as .xlsx through the library with a fixed clock, the wide monthly
 //! layout (one column per day) as a GBK .csv through the CLI, every refused row with its row
 //! number and reason, re-import changing nothing, and the warnings list afterwards. Also the
-//! stored rejection of a probable match (`baoxue crosscheck reject`).
+//! stored (travelling) rejection of a probable match (`baoxue crosscheck reject`).
 
 use crate::casework::{county, day};
 use crate::util::{id_number, TempRegister};
@@ -694,11 +694,13 @@ fn a_rejected_probable_match_is_stored_audited_and_never_proposed_again() {
     assert!(s.reason.contains("已核实不是同一人"), "{}", s.reason);
     assert_eq!(r.suspected.len(), before + 1);
 
-    // Stored with who and why, and audited.
-    let list = store::match_rejections::list_by_child(c.reg.conn(), &child).unwrap();
+    // Stored with who and why (a `different` person link, which travels), and audited.
+    let list = store::person_links::list_for_child(c.reg.conn(), &child).unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].pupil_id, pupil);
+    assert_eq!(list[0].decision, "different");
+    assert!([&list[0].child_id, &list[0].other_child_id].contains(&&pupil));
     assert_eq!(list[0].decided_by, "测试员");
+    assert_eq!(list[0].reason, "入户核实：同名同生日，但不是同一人");
     let n: i64 = c
         .reg
         .conn()

@@ -9,12 +9,16 @@
 //! - both carry different IDs: refused (they are two people).
 //!
 //! Not confirming keeps the child listed as a probable match. Rejecting ([`reject_match`]) stores
-//! that the two are different people: the pair is never proposed again.
+//! that the two are different people (a travelling person link): the pair is never proposed again,
+//! here or at any register the decision reaches.
 
 use crate::error::{Error, Result};
+use crate::persons;
 use crate::register::{Actor, Register};
 use crate::store;
+use rusqlite::Connection;
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// What confirming did.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -120,8 +124,10 @@ pub struct Rejected {
 
 /// Records that `pupil_id` is NOT the child `child_id` (a person checked): the pair is never
 /// proposed again as a probable match; if the child has no other candidate it is listed as
-/// suspected. Stored and audited in one transaction; rejecting the same pair again changes
-/// nothing.
+/// suspected. The decision is a `different` person link (`persons::write_decision`), the same
+/// travelling record as `baoxue person reject`: it goes out in the next bundle, so the county's
+/// other laptops, and a register restored from a full bundle, keep it. Stored and audited in one
+/// transaction; rejecting the same pair again changes nothing.
 pub fn reject_match(
     reg: &mut Register,
     child_id: &str,
@@ -141,18 +147,18 @@ pub fn reject_match(
     store::children::get(w.conn(), pupil_id)?
         .filter(|c| !c.meta.deleted)
         .ok_or_else(|| not_found("在读学生", pupil_id))?;
-    let stored = store::match_rejections::insert(
-        w.conn(),
-        &store::match_rejections::Rejection {
-            child_id: child_id.to_string(),
-            pupil_id: pupil_id.to_string(),
-            decided_at: w.now_text(),
-            decided_by: actor.operator.clone(),
-            reason: reason.trim().to_string(),
-        },
-    )?;
+    let already = store::match_rejections::list_pairs(w.conn())?
+        .contains(&(child_id.to_string(), pupil_id.to_string()));
+    let reason = match reason.trim() {
+        "" => "比对核查：核实不是同一人",
+        r => r,
+    };
+    let stored = !already && {
+        let (_, written) =
+            persons::write_decision(&mut w, child_id, pupil_id, false, reason, "reject_match")?;
+        written
+    };
     if stored {
-        w.audit("match_rejections", child_id, "reject_match", &["pupil_id"])?;
         w.commit()?;
     }
     Ok(Rejected {
@@ -160,4 +166,16 @@ pub fn reject_match(
         pupil_id: pupil_id.to_string(),
         stored,
     })
+}
+
+/// Every (child, pupil) pair a person decided are two people, in both orders: the live
+/// `different` person links (from `crosscheck reject` or `person reject`, here or at another
+/// site) and the local rejections stored before they travelled (`match_rejections`).
+pub fn rejected_pairs(conn: &Connection) -> Result<HashSet<(String, String)>> {
+    let mut pairs = store::match_rejections::list_pairs(conn)?;
+    for (a, b) in store::person_links::list_different_pairs(conn)? {
+        pairs.insert((b.clone(), a.clone()));
+        pairs.insert((a, b));
+    }
+    Ok(pairs)
 }

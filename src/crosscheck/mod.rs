@@ -616,7 +616,7 @@ fn check(
         by_name_birth.add(row);
     }
     // Pairs a person decided are not the same child (`baoxue crosscheck reject`).
-    let rejected = store::match_rejections::list_pairs(conn)?;
+    let rejected = confirm::rejected_pairs(conn)?;
     // Decisions that clear a child: approved deferrals in open cases, placements in force,
     // verification findings this school year.
     let mut case_state: HashMap<String, String> = HashMap::new();

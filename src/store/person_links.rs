@@ -75,6 +75,15 @@ pub fn list(conn: &Connection) -> Result<Vec<PersonLink>> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// The two record ids of every live `different` decision.
+pub fn list_different_pairs(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT child_id, other_child_id FROM person_links WHERE decision = 'different' AND deleted = 0",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// A probable duplicate pair: two live child records with the same name and birth date, at
 /// least one without an ID number, with each record's village (its own or its household's).
 #[derive(Debug, Clone)]
