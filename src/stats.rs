@@ -219,9 +219,42 @@ fn context(conn: &Connection) -> Result<Context> {
     })
 }
 
-/// The person key: the linked ID number, else the record id.
-fn person_key(p: &PersonRow) -> String {
-    p.id_key.clone().unwrap_or_else(|| p.child_id.clone())
+/// Each record's person key: the linked ID number, else the record id; records a person decided
+/// are one child (`baoxue person confirm`, a live `same` link) share the smallest of their keys,
+/// followed transitively (a roster child without an ID and the pupil record it was confirmed to
+/// be count once, as enrolled).
+fn person_keys(people: &[PersonRow], same: &[(String, String)]) -> HashMap<String, String> {
+    let own = |p: &PersonRow| p.id_key.clone().unwrap_or_else(|| p.child_id.clone());
+    let mut key_of: HashMap<String, String> = people
+        .iter()
+        .map(|p| (p.child_id.clone(), own(p)))
+        .collect();
+    if same.is_empty() {
+        return key_of;
+    }
+    // Union-find over keys; the root of a set is its smallest key.
+    let mut parent: HashMap<String, String> = HashMap::new();
+    fn root(parent: &HashMap<String, String>, k: &str) -> String {
+        let mut k = k.to_string();
+        while let Some(p) = parent.get(&k) {
+            k = p.clone();
+        }
+        k
+    }
+    for (a, b) in same {
+        let (Some(ka), Some(kb)) = (key_of.get(a), key_of.get(b)) else {
+            continue;
+        };
+        let (ra, rb) = (root(&parent, ka), root(&parent, kb));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            parent.insert(hi, lo);
+        }
+    }
+    for k in key_of.values_mut() {
+        *k = root(&parent, k);
+    }
+    key_of
 }
 
 /// Computes every rate and case count as of a day.
@@ -232,13 +265,21 @@ pub fn compute(conn: &Connection, as_of: NaiveDate) -> Result<Stats> {
     let enrolments = population::list_enrolments(conn)?;
     let year = school_year_of(as_of);
 
-    // Persons: records linked by ID number count once.
+    // Persons: records linked by ID number, or decided to be one child, count once (a record
+    // with a village stands for the person, so that a roster child is not placed by its school).
+    let same = store::person_links::list_pairs(conn, "same")?;
+    let mut key_of = person_keys(&people, &same);
     let mut person_of_child: HashMap<&str, String> = HashMap::new();
     let mut persons: BTreeMap<String, &PersonRow> = BTreeMap::new();
     for p in &people {
-        let key = person_key(p);
+        let key = key_of
+            .remove(&p.child_id)
+            .unwrap_or_else(|| p.child_id.clone());
         person_of_child.insert(&p.child_id, key.clone());
-        persons.entry(key).or_insert(p);
+        let slot = persons.entry(key).or_insert(p);
+        if slot.village_code.is_none() && p.village_code.is_some() {
+            *slot = p;
+        }
     }
     let mut enrol_by_person: HashMap<String, Vec<&EnrolmentRow>> = HashMap::new();
     for e in &enrolments {

@@ -294,6 +294,50 @@ fn one_child_registered_twice_counts_once() {
 }
 
 #[test]
+fn records_a_person_confirmed_to_be_one_child_count_once() {
+    let r = TempRegister::new();
+    let mut reg = county(&r);
+    // The village's record and the school's record of one child, neither with an ID number.
+    let two = [
+        Pupil {
+            name: "壬",
+            birth: "2018-03-02",
+            seq: 26,
+            enrol: None,
+        },
+        Pupil {
+            name: "壬",
+            birth: "2018-03-02",
+            seq: 27,
+            enrol: Some((3, "studying", "2026秋", "2024-09-01", None)),
+        },
+    ];
+    let ids = add(&mut reg, &two);
+    reg.conn()
+        .execute(
+            "UPDATE children SET id_key = NULL, id_number = NULL WHERE name = '壬'",
+            [],
+        )
+        .unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let net = |reg: &Register| {
+        let s = stats::compute(reg.conn(), day).unwrap();
+        let f = figure(&s.net_enrolment, "county", "county");
+        (f.numerator, f.denominator)
+    };
+    assert_eq!(
+        net(&reg),
+        (1, 2),
+        "two records, not yet known to be one child"
+    );
+    let (a, b) = (&ids[0].1, &ids[1].1);
+    baoxue::persons::decide(&mut reg, a, b, true, "村校核实：同一儿童", &actor()).unwrap();
+    assert_eq!(net(&reg), (1, 1), "one child, enrolled");
+    baoxue::persons::decide(&mut reg, a, b, false, "复核：不是同一人", &actor()).unwrap();
+    assert_eq!(net(&reg), (1, 2));
+}
+
+#[test]
 fn retention_never_passes_100_percent_on_the_demo_county() {
     let r = TempRegister::new();
     r.ok(&["demo"]);

@@ -173,7 +173,7 @@ pub fn reject_match(
 /// site) and the local rejections stored before they travelled (`match_rejections`).
 pub fn rejected_pairs(conn: &Connection) -> Result<HashSet<(String, String)>> {
     let mut pairs = store::match_rejections::list_pairs(conn)?;
-    for (a, b) in store::person_links::list_different_pairs(conn)? {
+    for (a, b) in store::person_links::list_pairs(conn, "different")? {
         pairs.insert((b.clone(), a.clone()));
         pairs.insert((a, b));
     }

@@ -75,12 +75,12 @@ pub fn list(conn: &Connection) -> Result<Vec<PersonLink>> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The two record ids of every live `different` decision.
-pub fn list_different_pairs(conn: &Connection) -> Result<Vec<(String, String)>> {
+/// The two record ids of every live decision `same` or `different`.
+pub fn list_pairs(conn: &Connection, decision: &str) -> Result<Vec<(String, String)>> {
     let mut st = conn.prepare(
-        "SELECT child_id, other_child_id FROM person_links WHERE decision = 'different' AND deleted = 0",
+        "SELECT child_id, other_child_id FROM person_links WHERE decision = ?1 AND deleted = 0",
     )?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = st.query_map([decision], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
