@@ -10,6 +10,8 @@ mod import;
 mod lists;
 mod passphrase;
 mod person;
+#[cfg(test)]
+mod reference;
 mod report;
 mod security;
 mod site;
