@@ -50,6 +50,21 @@ impl Job {
         f(&mut ctl)
     }
 
+    /// Records the job's result (and what it keeps); from then on it reads as finished.
+    pub fn finish(&self, out: Result<Output, UiError>) {
+        let (result, kept) = match out {
+            Ok((v, k)) => (Ok(v), k),
+            Err(e) => (Err(e), None),
+        };
+        if let Ok(mut k) = self.kept.lock() {
+            *k = kept;
+        }
+        if let Ok(mut r) = self.result.lock() {
+            *r = Some(result);
+        }
+        self.finished.store(true, Ordering::Release);
+    }
+
     /// Asks the job to stop (the core rolls its transaction back).
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
@@ -169,15 +184,10 @@ impl Jobs {
             .cloned()
     }
 
-    /// Starts `work` on a new thread with its own connection to the register (opened here,
-    /// before the thread starts, so a locked register is refused at once); refuses while
-    /// another job runs.
-    pub fn start(
-        &self,
-        app: &AppHandle,
-        kind: &str,
-        work: impl FnOnce(&AppState, &Job, &mut Register) -> Result<Output, UiError> + Send + 'static,
-    ) -> Reply<JobStatus> {
+    /// Registers a new job of `kind`, refusing (`busy`, naming the running job and how far it
+    /// is) while another one runs. `open` runs under the list's lock before the job is listed
+    /// (the job's own connection: a locked register is refused at once and lists nothing).
+    pub fn begin<R>(&self, kind: &str, open: impl FnOnce() -> Reply<R>) -> Reply<(Arc<Job>, R)> {
         let mut list = self.list.lock().map_err(|_| busy())?;
         if let Some(j) = list.values().find(|j| !j.finished.load(Ordering::Acquire)) {
             return Err(busy_with(
@@ -186,8 +196,7 @@ impl Jobs {
                 j.total.load(Ordering::Relaxed),
             ));
         }
-        let state = app.state::<AppState>();
-        let mut reg = state.job_register()?;
+        let opened = open()?;
         while list.len() >= KEEP {
             let Some(first) = list.keys().next().copied() else {
                 break;
@@ -207,7 +216,21 @@ impl Jobs {
             kept: Mutex::new(None),
         });
         list.insert(id, job.clone());
-        drop(list);
+        Ok((job, opened))
+    }
+
+    /// Starts `work` on a new thread with its own connection to the register (opened before
+    /// the thread starts, so a locked register is refused at once); refuses while another job
+    /// runs.
+    pub fn start(
+        &self,
+        app: &AppHandle,
+        kind: &str,
+        work: impl FnOnce(&AppState, &Job, &mut Register) -> Result<Output, UiError> + Send + 'static,
+    ) -> Reply<JobStatus> {
+        let state = app.state::<AppState>();
+        let (job, mut reg) = self.begin(kind, || state.job_register())?;
+        let id = job.id;
         let app = app.clone();
         let runner = job.clone();
         let spawned = std::thread::Builder::new()
@@ -223,19 +246,9 @@ impl Jobs {
                         message: "任务意外中止，登记库未作改动；请重启保学后再试".into(),
                     })
                 });
-                let (result, kept) = match out {
-                    Ok((v, k)) => (Ok(v), k),
-                    Err(e) => (Err(e), None),
-                };
-                if let Ok(mut k) = runner.kept.lock() {
-                    *k = kept;
-                }
-                if let Ok(mut r) = runner.result.lock() {
-                    *r = Some(result);
-                }
                 // The job's connection is closed before the job reads as finished.
                 drop(reg);
-                runner.finished.store(true, Ordering::Release);
+                runner.finish(out);
             });
         if let Err(e) = spawned {
             job.finished.store(true, Ordering::Release);
@@ -276,4 +289,97 @@ pub async fn job_cancel(state: State<'_, AppState>, id: u64) -> Reply<JobStatus>
     let job = state.jobs.get(id)?;
     job.cancel();
     Ok(job.status())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baoxue::domain::SiteKind;
+    use baoxue::households::NewHousehold;
+    use baoxue::register::NewSite;
+
+    /// The app's state over a real register file set up as 张庄村, unlocked as the app leaves it.
+    fn app_on_file(dir: &std::path::Path) -> AppState {
+        let path = dir.join("register.db");
+        let mut reg = Register::open(&path).unwrap();
+        let actor = baoxue::Actor::new("李会计", chrono::Utc::now());
+        reg.init_site(
+            NewSite {
+                kind: SiteKind::Village,
+                name: "张庄村".into(),
+                region_code: "410423100201".into(),
+                school_code: None,
+            },
+            &actor,
+        )
+        .unwrap();
+        AppState {
+            register: Mutex::new(Some(reg)),
+            path,
+            operator: "李会计".into(),
+            jobs: Jobs::default(),
+            close: Default::default(),
+        }
+    }
+
+    fn household() -> NewHousehold {
+        NewHousehold {
+            head_name: "王大山".into(),
+            village_code: "410423100201".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_write_is_refused_at_once_while_a_job_runs_and_reads_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = app_on_file(dir.path());
+        // A bundle import listed as running, on its own connection to the same file, a third
+        // of the way through. It cannot end under the test: only `finish` ends it.
+        let (job, job_reg) = state
+            .jobs
+            .begin("bundle_import", || state.job_register())
+            .unwrap();
+        job.control(|ctl| ctl.report(32, 100));
+
+        let refused = state.writable().err().expect("a write must be refused");
+        assert_eq!(refused.code, "busy");
+        assert!(
+            refused.message.contains("正在导入数据包（已完成 32%）"),
+            "{}",
+            refused.message
+        );
+        assert!(refused.message.contains("数据交换"), "{}", refused.message);
+
+        // Reads go on through the app's connection.
+        let o = baoxue::roster::overview(&state.register().unwrap()).unwrap();
+        assert_eq!(o.households, 0);
+        // A second job is refused the same way, and lists nothing.
+        let second = state.jobs.begin("export", || Ok(())).err().unwrap();
+        assert_eq!(second.message, refused.message);
+        assert_eq!(state.jobs.running().unwrap().id, job.id);
+
+        // The job ends (its connection closed first): writes go through again.
+        drop(job_reg);
+        job.finish(Ok((serde_json::json!({"merged": 0}), None)));
+        assert!(state.jobs.running().is_none());
+        let mut reg = state.writable().unwrap();
+        baoxue::households::add_household(&mut reg, household(), &state.actor()).unwrap();
+        assert_eq!(baoxue::roster::overview(&reg).unwrap().households, 1);
+    }
+
+    #[test]
+    fn a_job_is_not_listed_when_its_connection_cannot_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = app_on_file(dir.path());
+        // The app's register is closed (locked): the job's connection is refused at once.
+        *state.slot().unwrap() = None;
+        let err = state
+            .jobs
+            .begin("import", || state.job_register())
+            .err()
+            .unwrap();
+        assert_eq!(err.code, "locked");
+        assert!(state.jobs.running().is_none());
+    }
 }
