@@ -117,6 +117,60 @@ pub fn roster(reg: &Register, q: &HouseholdQuery) -> Result<Vec<RosterRow>> {
         .collect())
 }
 
+/// One stretch of the whole 学户册 for the app's virtualised list: `rows` are the households at
+/// positions `offset..` of `total`, in roster order (village, head, id).
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterPage {
+    pub total: usize,
+    pub offset: usize,
+    pub rows: Vec<RosterRow>,
+}
+
+/// The roster order of every household, sorted once per register state: a page anywhere in a
+/// county's roster is then a few lookups by id, not a sort of every household (`OFFSET`).
+/// The state is `total_changes` (this connection's writes) and `data_version` (another
+/// connection's, e.g. a background merge), as `search::CachedIndex` keys it.
+#[derive(Debug, Default)]
+pub struct CachedOrder {
+    seen: Option<(u64, i64)>,
+    ids: Vec<String>,
+    sorts: u64,
+}
+
+impl CachedOrder {
+    /// Households `offset..offset + limit` (at most 500) of the whole roster, numbers masked.
+    pub fn page(&mut self, reg: &Register, offset: usize, limit: usize) -> Result<RosterPage> {
+        let conn = reg.conn();
+        let seen = (
+            conn.total_changes(),
+            conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))?,
+        );
+        if self.seen != Some(seen) {
+            self.ids = store::households::list_ids(conn)?;
+            self.seen = Some(seen);
+            self.sorts += 1;
+        }
+        let start = offset.min(self.ids.len());
+        let end = start.saturating_add(limit.min(500)).min(self.ids.len());
+        let mut rows = Vec::with_capacity(end - start);
+        for id in &self.ids[start..end] {
+            if let Some(v) = households::get_household(reg, id)? {
+                rows.push(masked_row(&v));
+            }
+        }
+        Ok(RosterPage {
+            total: self.ids.len(),
+            offset: start,
+            rows,
+        })
+    }
+
+    /// How many times the roster was sorted (tests: paging must not re-sort).
+    pub fn sorts(&self) -> u64 {
+        self.sorts
+    }
+}
+
 /// What a valid ID number tells, for the form to fill in as the clerk types.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IdFacts {
@@ -193,6 +247,65 @@ mod tests {
         let o = overview(&r).unwrap();
         assert_eq!((o.households, o.children), (1, 1));
         assert_eq!(o.kind_label, "村");
+    }
+
+    #[test]
+    fn cached_order_pages_the_roster_as_list_does_and_sorts_once_per_change() {
+        let (mut r, actor) = crate::households::tests::village();
+        for (i, head) in ["赵六", "王五", "李四", "张三", "孙七"].iter().enumerate() {
+            let code = if i % 2 == 0 {
+                "410423100201"
+            } else {
+                "410423100202"
+            };
+            households::add_household(
+                &mut r,
+                NewHousehold {
+                    head_name: head.to_string(),
+                    village_code: code.into(),
+                    ..Default::default()
+                },
+                &actor,
+            )
+            .unwrap();
+        }
+        let listed = |r: &Register, offset: i64, limit: i64| -> Vec<String> {
+            let q = HouseholdQuery {
+                limit: Some(limit),
+                offset: Some(offset),
+                ..Default::default()
+            };
+            roster(&r, &q)
+                .unwrap()
+                .into_iter()
+                .map(|x| x.head_name)
+                .collect()
+        };
+        let heads =
+            |p: RosterPage| -> Vec<String> { p.rows.into_iter().map(|x| x.head_name).collect() };
+        let mut order = CachedOrder::default();
+        let first = order.page(&r, 0, 2).unwrap();
+        assert_eq!((first.total, first.offset), (5, 0));
+        assert_eq!(heads(first), listed(&r, 0, 2));
+        assert_eq!(heads(order.page(&r, 2, 10).unwrap()), listed(&r, 2, 10));
+        let past = order.page(&r, 9, 10).unwrap();
+        assert_eq!((past.total, past.offset, past.rows.len()), (5, 5, 0));
+        assert_eq!(order.sorts(), 1, "paging must not sort again");
+
+        households::add_household(
+            &mut r,
+            NewHousehold {
+                head_name: "陈八".into(),
+                village_code: "410423100201".into(),
+                ..Default::default()
+            },
+            &actor,
+        )
+        .unwrap();
+        let all = order.page(&r, 0, 100).unwrap();
+        assert_eq!(all.total, 6);
+        assert_eq!(heads(all), listed(&r, 0, 100));
+        assert_eq!(order.sorts(), 2);
     }
 
     #[test]

@@ -55,6 +55,7 @@ fn main() {
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .manage(commands::search::SearchState::default())
+        .manage(commands::households::RosterState::default())
         .manage(commands::stats::StatsState::default())
         .on_window_event(|window, event| match event {
             tauri::WindowEvent::CloseRequested { api, .. } => {
@@ -77,6 +78,7 @@ fn main() {
             commands::init_site,
             commands::load_demo,
             commands::list_households,
+            commands::households::roster_page,
             commands::add_household,
             commands::check_id,
             commands::code_lists,

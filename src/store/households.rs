@@ -76,6 +76,16 @@ pub fn list(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Ids of every live household in roster order (village, head, id), as `list` pages them:
+/// the app's virtualised 学户册 sorts once and then fetches any stretch of it by id.
+pub fn list_ids(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "SELECT id FROM households WHERE deleted = 0 ORDER BY village_code, head_name, id",
+    )?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Live households whose head or any child matches the text (name, ID, 学籍号).
 pub fn search(conn: &Connection, text: &str, limit: i64) -> Result<Vec<Household>> {
     let like = format!("%{text}%");

@@ -53,10 +53,10 @@ test('set up a village, add a household with a child, restart, still listed', { 
 
     // Enter saves.
     await idField.sendKeys(Key.ENTER)
-    await waitText(d, '[data-test="roster-table"] .el-table__row', '王建军')
-    await waitText(d, '[data-test="roster-table"] .el-table__row', '王小雨')
-    await find(d, '[data-test="roster-table"] .el-table__row')
-    const rowText = (await texts(d, '[data-test="roster-table"] .el-table__row')).join('\n')
+    await waitText(d, '[data-test="roster-table"] .el-table-v2__row', '王建军')
+    await waitText(d, '[data-test="roster-table"] .el-table-v2__row', '王小雨')
+    await find(d, '[data-test="roster-table"] .el-table-v2__row')
+    const rowText = (await texts(d, '[data-test="roster-table"] .el-table-v2__row')).join('\n')
     assert.ok(!rowText.includes('13812345678'), '电话号码应隐去中间几位')
     assert.ok(rowText.includes('138****5678'))
   } finally {
@@ -69,8 +69,8 @@ test('set up a village, add a household with a child, restart, still listed', { 
     await type(d, 'unlock-passphrase', PASSPHRASE)
     await click(d, '[data-test="unlock-submit"]')
     await waitText(d, '[data-test="site-name"]', '张庄村委会')
-    await waitText(d, '[data-test="roster-table"] .el-table__row', '王建军')
-    await waitText(d, '[data-test="roster-table"] .el-table__row', '王小雨')
+    await waitText(d, '[data-test="roster-table"] .el-table-v2__row', '王建军')
+    await waitText(d, '[data-test="roster-table"] .el-table-v2__row', '王小雨')
     await shot(d, '03-roster-after-restart.png')
 
     await click(d, '[data-nav="home"]')
@@ -92,14 +92,14 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
   try {
     await click(d, '[data-test="load-demo"]')
     await waitText(d, '[data-test="site-name"]', '青山县', 180000)
-    await find(d, '[data-test="roster-table"] .el-table__row', 60000)
-    await find(d, '.el-pagination__total')
-    const count = Number((await texts(d, '.el-pagination__total'))[0].replace(/\D/g, ''))
+    await find(d, '[data-test="roster-head"]', 60000)
+    await waitText(d, '[data-test="roster-count"]', '共')
+    const count = Number((await texts(d, '[data-test="roster-count"]'))[0].replace(/\D/g, ''))
     assert.ok(count > 1500, `示例县应有约2000户，实为 ${count}`)
     await shot(d, '00-roster-demo.png')
 
     // Search as you type: the first household's head, found by name.
-    const firstHead = '[data-test="roster-table"] .el-table__row td:nth-child(2)'
+    const firstHead = '[data-test="roster-table"] [data-test="roster-head"]'
     await find(d, firstHead)
     const head = (await texts(d, firstHead))[0].trim()
     await type(d, 'roster-search', head)
@@ -169,7 +169,7 @@ async function driverSleep(d, ms) {
 
 async function waitAllRowsContain(d, text) {
   await d.wait(async () => {
-    const rows = await texts(d, '[data-test="roster-table"] .el-table__body > tbody > .el-table__row')
+    const rows = await texts(d, '[data-test="roster-table"] .el-table-v2__row')
     return rows.length > 0 && rows.every((r) => r.includes(text))
   }, T, `查找“${text}”后，列表中仍有不含该姓名的户`)
 }

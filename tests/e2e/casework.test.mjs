@@ -274,7 +274,7 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     await click(d, '.el-message-box__btns .el-button--primary')
 
     // The other lists on screen export the same way: 学户册 and the children behind a figure.
-    await find(d, '[data-test="roster-table"] .el-table__row', 60000)
+    await find(d, '[data-test="roster-table"] [data-test="roster-head"]', 60000)
     await click(d, '[data-test="roster-export-csv"]')
     const rosterCsv = await exported(d, 'roster-export', 'csv')
     files.push(rosterCsv)

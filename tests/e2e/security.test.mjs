@@ -92,7 +92,7 @@ test('an encrypted register: set up, unreadable on disk, unlock screen, wrong pa
     await type(d, 'child-id-0', CHILD_ID)
     await waitText(d, '[data-test="child-id-0-status"]', '2018-03-04')
     await click(d, '[data-test="save-household"]')
-    await waitText(d, '[data-test="roster-table"] .el-table__row', CHILD)
+    await waitText(d, '[data-test="roster-table"] .el-table-v2__row', CHILD)
     // 退出 closes the window as its title-bar button does: the daily backup is written.
     const backupDir = path.join(dir, 'backups')
     await quitApp(d, () => fs.existsSync(backupDir) && fs.readdirSync(backupDir).some((f) => f.endsWith('.bak')))
@@ -132,7 +132,7 @@ test('an encrypted register: set up, unreadable on disk, unlock screen, wrong pa
 
     await unlockWith(d, PASSPHRASE)
     await waitText(d, '[data-test="site-name"]', '欧阳村委会')
-    await waitText(d, '[data-test="roster-table"] .el-table__row', CHILD)
+    await waitText(d, '[data-test="roster-table"] .el-table-v2__row', CHILD)
 
     // 设置: change the passphrase (the current one is checked first).
     await click(d, '[data-nav="settings"]')
@@ -159,21 +159,23 @@ test('an encrypted register: set up, unreadable on disk, unlock screen, wrong pa
     await unlockWith(d, PASSPHRASE)
     await waitText(d, '[data-test="unlock-error"]', '口令不正确')
     await unlockWith(d, NEW_PASSPHRASE)
-    await waitText(d, '[data-test="roster-table"] .el-table__row', CHILD)
+    await waitText(d, '[data-test="roster-table"] .el-table-v2__row', CHILD)
 
     // 学户册: numbers masked until 显示 is clicked; each reveal is audited.
-    const rowText = (await texts(d, '[data-test="roster-table"] .el-table__row')).join('\n')
+    const rowText = (await texts(d, '[data-test="roster-table"] .el-table-v2__row')).join('\n')
     assert.ok(!rowText.includes(PHONE) && rowText.includes('139****5678'), '电话号码默认应隐去中间几位')
-    await click(d, '[data-test="roster-table"] .el-table__expand-icon')
-    const idCell = '[data-reveal="child.id_number"] [data-test="reveal-value"]'
+    // A click on the household opens it with its children.
+    await click(d, '[data-test="roster-table"] .el-table-v2__row')
+    await waitText(d, '[data-test="household-children"]', CHILD)
+    const idCell = '[data-test="household-dialog"] [data-reveal="child.id_number"] [data-test="reveal-value"]'
     await waitText(d, idCell, CHILD_ID.slice(0, 6) + '********')
     assert.ok(!(await texts(d, idCell)).join('').includes(CHILD_ID), '身份证号默认应隐去')
-    await click(d, '[data-reveal="child.id_number"] [data-test="reveal-show"]')
+    await click(d, '[data-test="household-dialog"] [data-reveal="child.id_number"] [data-test="reveal-show"]')
     await waitText(d, idCell, CHILD_ID)
-    await click(d, '[data-reveal="household.phone"] [data-test="reveal-show"]')
-    await waitText(d, '[data-reveal="household.phone"] [data-test="reveal-value"]', PHONE)
+    await click(d, '[data-test="household-dialog"] [data-reveal="household.phone"] [data-test="reveal-show"]')
+    await waitText(d, '[data-test="household-dialog"] [data-reveal="household.phone"] [data-test="reveal-value"]', PHONE)
     await shot(d, '23-roster-reveal.png')
-    await click(d, '[data-reveal="child.id_number"] [data-test="reveal-hide"]')
+    await click(d, '[data-test="household-dialog"] [data-reveal="child.id_number"] [data-test="reveal-hide"]')
     await waitText(d, idCell, '********')
     await quitApp(d)
   } catch (e) {

@@ -286,3 +286,8 @@ export const exchangeHeldAcceptStart = (hash, reason) => call('exchange_held_acc
 export const exchangeWaiting = () => call('exchange_waiting')
 /** Forces one waiting record in with a reason (recorded). */
 export const exchangeWaitingForce = (recordId, reason) => call('exchange_waiting_force', { recordId, reason })
+
+// 学户册 (the virtualised roster)
+/** Households offset..offset+limit (at most 500) of the whole roster in roster order, numbers
+ * masked: {total, offset, rows}. */
+export const rosterPage = (offset, limit) => call('roster_page', { offset, limit })

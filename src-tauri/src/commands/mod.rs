@@ -6,6 +6,7 @@
 pub mod exchange;
 pub mod import;
 pub mod jobs;
+pub mod households;
 pub mod search;
 pub mod stats;
 
