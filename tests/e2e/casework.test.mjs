@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Key } from 'selenium-webdriver'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, APP, TMP, T, log, DOCUMENTS } from './harness.mjs'
+import { useDriver, openApp, find, field, type, texts, waitText, shot, click, APP, TMP, T, log, DOCUMENTS } from './harness.mjs'
 
 useDriver()
 
@@ -109,8 +109,8 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
 
     // 比对核查: the suspected list, IDs masked.
     await click(d, '[data-nav="crosscheck"]')
-    await find(d, '[data-test="cc-suspected"] .el-table__row', 60000)
-    const listed = (await texts(d, '[data-test="cc-suspected"] .el-table__body')).join('\n')
+    await find(d, '[data-test="cc-suspected"] .el-table-v2__row', 60000)
+    const listed = (await texts(d, '[data-test="cc-suspected"] .el-table-v2__body')).join('\n')
     assert.ok(!FULL_ID.test(listed), '疑似名单中的身份证号应隐去')
     assert.match(listed, MASKED_ID)
     assert.match(listed, /学籍无/, '每名孩子应有列入原因')
@@ -146,7 +146,10 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     await waitText(d, '#tab-confirm', '待确认匹配（0）')
     await click(d, '#tab-suspected')
     await waitText(d, '#tab-suspected', `疑似名单（${suspectedBefore + 1}）`)
-    await waitText(d, '[data-test="cc-suspected"] .el-table__row', other.name)
+    // The list is virtualised (only the rows on screen are drawn): find the child with its filter.
+    await type(d, 'cc-suspected-filter', other.name)
+    await waitText(d, '[data-test="cc-suspected"] .el-table-v2__row', other.name)
+    await (await field(d, 'cc-suspected-filter')).sendKeys(Key.chord(Key.CONTROL, 'a'), Key.BACK_SPACE)
 
     // Home-visit tasks per village; the first child is found out of school.
     await click(d, '[data-test="cc-create-tasks"]')
