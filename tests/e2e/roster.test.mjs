@@ -7,18 +7,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, texts, waitText, shot, click, type, APP, TMP, T, log } from './harness.mjs'
+import { useDriver, openApp, find, texts, waitText, shot, click, type, cli, TMP, T, log } from './harness.mjs'
 
 useDriver()
-
-const CLI = process.env.BAOXUE_CLI || path.join(path.dirname(APP || ''), 'baoxue')
-const cli = (db, ...args) =>
-  execFileSync(CLI, ['--db', db, ...args], {
-    env: { ...process.env, BAOXUE_NO_ENCRYPTION: '1', BAOXUE_PASSPHRASE: '' },
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  })
 
 const SURNAMES = '赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜'
 const GIVEN = ['建国', '秀英', '国强', '桂兰', '志明', '海燕', '立新', '春梅']
@@ -54,7 +45,6 @@ async function drawnPast(d, from) {
 }
 
 test('学户册 scrolls through all 5,011 households of a county', { timeout: 300000 }, async () => {
-  assert.ok(fs.existsSync(CLI), `找不到命令行程序 ${CLI}（先 cargo build）`)
   const db = path.join(TMP, 'roster.db')
   cli(db, 'demo')
   const csv = path.join(TMP, '滚动村学户册.csv')
