@@ -275,7 +275,7 @@ mod tests {
                 offset: Some(offset),
                 ..Default::default()
             };
-            roster(&r, &q)
+            roster(r, &q)
                 .unwrap()
                 .into_iter()
                 .map(|x| x.head_name)

@@ -4,9 +4,9 @@
 //! `AppState::register()` gives the open register or refuses with `locked` (see `security.rs`).
 
 pub mod exchange;
+pub mod households;
 pub mod import;
 pub mod jobs;
-pub mod households;
 pub mod search;
 pub mod stats;
 
