@@ -4,7 +4,8 @@
 //! the very register the record-by-record merge gives, and stay all or nothing.
 
 use crate::bundle_support::*;
-use baoxue::bundle::{self, import_bundle_bulk_from};
+use baoxue::bundle::aside::Policy;
+use baoxue::bundle::{self, import_bundle_aside, import_bundle_bulk_from};
 use baoxue::domain::SiteKind;
 use baoxue::progress::{Control, Progress};
 use rusqlite::Connection;
@@ -202,4 +203,105 @@ fn a_bulk_merge_stopped_after_its_first_table_leaves_the_register_and_its_indexe
     assert_eq!(r.status, "applied", "{r:?}");
     assert_eq!(snapshot(&b), snapshot(&a));
     integrity_ok(&b);
+}
+
+/// A county register encrypted with a passphrase, in its own folder.
+fn encrypted_county(dir: &std::path::Path, file: &str, name: &str) -> Site {
+    let db = dir.join(file);
+    let mut reg =
+        baoxue::register::Register::open_with(&db, Some("aside-test-passphrase")).unwrap();
+    let s = reg
+        .init_site(
+            baoxue::register::NewSite {
+                kind: SiteKind::County,
+                name: name.into(),
+                region_code: COUNTY.into(),
+                school_code: None,
+            },
+            &at(0),
+        )
+        .unwrap();
+    assert!(reg.is_encrypted());
+    Site {
+        reg,
+        db,
+        id: s.id,
+        name: name.into(),
+    }
+}
+
+#[test]
+fn tables_built_aside_give_the_register_the_writer_alone_gives_plain_or_encrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc_dir = tempfile::tempdir().unwrap();
+    let mut a = county(dir.path(), "a.db", "青山县教育局");
+    let mut off = county(dir.path(), "off.db", "青山县教育局（新电脑）");
+    let mut all = county(dir.path(), "all.db", "青山县教育局（备用电脑）");
+    let mut enc = encrypted_county(enc_dir.path(), "enc.db", "青山县教育局（加密）");
+    for s in [&mut off, &mut all, &mut enc] {
+        trusts(&mut a, s);
+        trusts(s, &a);
+    }
+    bundle::bench::generate(&mut a.reg, 300, &at(5)).unwrap();
+    let some_child: String = a
+        .reg
+        .conn()
+        .query_row("SELECT id FROM children ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let case = open_case(&mut a, &some_child, 6);
+    add_event(&mut a, &case, "电话联系家长", 7);
+
+    let mut run = |s: &mut Site, policy: Policy| {
+        let f = dir.path().join(format!("to-{}.bxb", s.name));
+        let e = export(&mut a, s, true, &f, 10);
+        let (r, aside) = import_bundle_aside(
+            &mut s.reg,
+            std::fs::read(&f).unwrap(),
+            "full.bxb",
+            &at(20),
+            &mut Control::default(),
+            50,
+            policy,
+        );
+        assert_eq!(r.status, "applied", "{r:?}");
+        assert_eq!(r.applied, e.records);
+        aside
+    };
+    assert_eq!(run(&mut off, Policy::Off), 0);
+    // Households, guardians and enrolments (children have triggers: never aside).
+    assert_eq!(run(&mut all, Policy::All), 3);
+    assert_eq!(run(&mut enc, Policy::All), 3);
+
+    assert_eq!(snapshot(&all), snapshot(&a));
+    assert_eq!(snapshot(&enc), snapshot(&a));
+    assert_eq!(merged_rows(all.reg.conn()), merged_rows(off.reg.conn()));
+    assert_eq!(merged_rows(enc.reg.conn()), merged_rows(off.reg.conn()));
+    for s in [&all, &enc] {
+        integrity_ok(s);
+        let attached: i64 = s
+            .reg
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM pragma_database_list WHERE name LIKE 'bx_aside_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(attached, 0, "aside databases detached after the merge");
+    }
+    // Nothing but the encrypted register's own files beside it.
+    for e in std::fs::read_dir(enc_dir.path()).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        assert!(name.starts_with("enc.db"), "{name}");
+    }
+    // Later edits merge record by record into the tables copied in.
+    edit_child(&mut a, &some_child, "已家访核实", false, 40);
+    for s in [&mut all, &mut enc] {
+        let f = dir.path().join(format!("inc-{}.bxb", s.name));
+        export(&mut a, s, false, &f, 41);
+        assert_eq!(import(s, &f, 50).status, "applied");
+        assert_eq!(snapshot(s), snapshot(&a));
+    }
 }

@@ -5,6 +5,7 @@
 //! chasing scattered allocations). The writer then gets the whole table as one batch and
 //! rebuilds the table's secondary indexes right after it.
 
+use super::aside::Built;
 use super::payload::Record;
 
 /// What the decoding side hands the writing one.
@@ -13,6 +14,8 @@ pub enum Batch {
     Records(Vec<Record>),
     /// Every record of a bulk-loaded table's first run in the bundle, sorted by id.
     Table(usize, Vec<Record>),
+    /// The same, built aside by the decoding thread (`aside`), to be copied in.
+    Aside(usize, Built),
 }
 
 /// Splits the decoded records into batches (see the module comment). `bulk[t]` says whether
@@ -115,6 +118,7 @@ mod tests {
             got.push(match b {
                 Batch::Records(v) => format!("r:{}", ids(&v)),
                 Batch::Table(t, v) => format!("t{t}:{}", ids(&v)),
+                Batch::Aside(t, b) => format!("a{t}:{}", b.rows),
             });
             true
         };

@@ -7,6 +7,7 @@
 //! and the other sides are kept in full in `record_heads`. The result depends only on the set of
 //! versions received, never on their order. Case events only ever union.
 
+use super::aside::{self, Policy};
 use super::chain::{self, Verdict};
 use super::export::{json_to_value, row_vv};
 use super::gather::{Batch, Gatherer};
@@ -21,6 +22,7 @@ use crate::hlc::Stamp;
 use crate::progress::Control;
 use crate::register::{Actor, Register};
 use crate::settings::Settings;
+use crate::store::aside as store_aside;
 use crate::store::{
     bulk, bundle_acks, bundles_received, bundles_sent, decisions, record_base, record_heads, rows,
     trusted_sites,
@@ -124,7 +126,17 @@ pub fn import_bundle_with(
     ov: Overrides,
     ctl: &mut Control<'_>,
 ) -> ImportReport {
-    import_tuned(reg, bytes, file, actor, ov, ctl, BULK_ROWS)
+    import_tuned(
+        reg,
+        bytes,
+        file,
+        actor,
+        ov,
+        ctl,
+        BULK_ROWS,
+        Policy::default(),
+    )
+    .0
 }
 
 /// [`import_bundle`] with another size from which a table arriving into an empty one is loaded
@@ -138,6 +150,21 @@ pub fn import_bundle_bulk_from(
     ctl: &mut Control<'_>,
     bulk_rows: u64,
 ) -> ImportReport {
+    import_bundle_aside(reg, bytes, file, actor, ctl, bulk_rows, Policy::default()).0
+}
+
+/// [`import_bundle_bulk_from`] with the choice of which bulk tables the decoding thread builds
+/// aside (`bundle::aside`); also returns how many tables were copied in from aside. The result
+/// is the same whatever the choice: tests compare them.
+pub fn import_bundle_aside(
+    reg: &mut Register,
+    bytes: Vec<u8>,
+    file: &str,
+    actor: &Actor,
+    ctl: &mut Control<'_>,
+    bulk_rows: u64,
+    policy: Policy,
+) -> (ImportReport, u64) {
     import_tuned(
         reg,
         bytes,
@@ -146,9 +173,11 @@ pub fn import_bundle_bulk_from(
         Overrides::default(),
         ctl,
         bulk_rows,
+        policy,
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn import_tuned(
     reg: &mut Register,
     bytes: Vec<u8>,
@@ -157,15 +186,32 @@ fn import_tuned(
     ov: Overrides,
     ctl: &mut Control<'_>,
     bulk_rows: u64,
-) -> ImportReport {
+    policy: Policy,
+) -> (ImportReport, u64) {
     let report = ImportReport::new(file);
-    match try_import(reg, bytes, report.clone(), actor, ov, ctl, bulk_rows) {
+    let mut aside = 0;
+    let tuning = Tuning {
+        bulk_rows,
+        policy,
+        aside: &mut aside,
+    };
+    let r = match try_import(reg, bytes, report.clone(), actor, ov, ctl, tuning) {
         Ok(r) => r,
         Err(f) => {
             let (r, e) = *f;
             r.refuse(&e)
         }
-    }
+    };
+    (r, aside)
+}
+
+/// How a merge loads large tables into empty ones (tests vary it; the result is the same).
+struct Tuning<'a> {
+    /// Records from which a table arriving into an empty one is loaded in bulk.
+    bulk_rows: u64,
+    policy: Policy,
+    /// Out: the tables copied in from aside.
+    aside: &'a mut u64,
 }
 
 type Fail = Box<(ImportReport, crate::Error)>;
@@ -177,7 +223,7 @@ fn try_import(
     actor: &Actor,
     ov: Overrides,
     ctl: &mut Control<'_>,
-    bulk_rows: u64,
+    tuning: Tuning<'_>,
 ) -> std::result::Result<ImportReport, Fail> {
     macro_rules! t {
         ($e:expr) => {
@@ -257,7 +303,8 @@ fn try_import(
             return Ok(report);
         }
     }
-    let counts = t!(apply(reg, &verified, &keys, actor, ctl, bulk_rows));
+    let counts = t!(apply(reg, &verified, &keys, actor, ctl, &tuning));
+    *tuning.aside = counts.aside;
     report.status = "applied".into();
     report.applied = counts.applied;
     report.unchanged = counts.unchanged;
@@ -381,12 +428,12 @@ fn apply(
     keys: &keys::SiteKeys,
     actor: &Actor,
     ctl: &mut Control<'_>,
-    bulk_rows: u64,
+    tuning: &Tuning<'_>,
 ) -> Result<Counts> {
     let mut bulk = vec![false; b.tables.len()];
     for (i, info) in b.tables.iter().enumerate() {
         let n = b.manifest.counts.get(info.name).copied().unwrap_or(0);
-        bulk[i] = n >= bulk_rows && rows::is_empty(reg.conn(), info.name)?;
+        bulk[i] = n >= tuning.bulk_rows && rows::is_empty(reg.conn(), info.name)?;
     }
     let journal = if bulk.iter().any(|x| *x) {
         rows::journal_for_bulk(reg.conn())
@@ -395,7 +442,9 @@ fn apply(
     };
     reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
     rows::set_cache_mb(reg.conn(), 512)?;
-    let result = apply_inner(reg, b, keys, &bulk, actor, ctl);
+    let result = apply_inner(reg, b, keys, &bulk, tuning.policy, actor, ctl);
+    // The transaction has ended: the aside databases it read can go.
+    store_aside::detach_all(reg.conn());
     let fk = reg.conn().pragma_update(None, "foreign_keys", "ON");
     if let Some(mode) = journal {
         rows::restore_journal(reg.conn(), &mode);
@@ -421,6 +470,8 @@ struct Counts {
     conflicts: u64,
     waiting: u64,
     released: u64,
+    /// Tables copied in from aside.
+    aside: u64,
 }
 
 fn apply_inner(
@@ -428,6 +479,7 @@ fn apply_inner(
     b: &VerifiedBundle,
     keys: &keys::SiteKeys,
     bulk: &[bool],
+    policy: Policy,
     actor: &Actor,
     ctl: &mut Control<'_>,
 ) -> Result<Counts> {
@@ -451,14 +503,36 @@ fn apply_inner(
             seq: man.chain.seq,
         })
     };
-    let mut m = Merger::new(w.conn(), &me, &b.tables, gap);
+    let streamed = !b.needs_scope_check();
+    let mut dropped: Vec<Vec<(String, String)>> = vec![Vec::new(); b.tables.len()];
     for (i, info) in b.tables.iter().enumerate() {
         if bulk[i] {
             for (name, sql) in rows::secondary_indexes(w.conn(), info.name)? {
                 if !rows::index_leads_with_id(w.conn(), &name)? {
-                    rows::drop_index(w.conn(), &name)?;
-                    m.pending[i].push(sql);
+                    dropped[i].push((name, sql));
                 }
+            }
+        }
+    }
+    // Tables built aside by the decoding thread (only while it streams; never behind a gap,
+    // where records may have to wait) keep their (empty) indexes here: the copy fills them.
+    let plan = if streamed && gap.is_none() {
+        let counts: Vec<u64> = b
+            .tables
+            .iter()
+            .map(|t| man.counts.get(t.name).copied().unwrap_or(0))
+            .collect();
+        let pending: Vec<usize> = dropped.iter().map(Vec::len).collect();
+        aside::plan(w.conn(), &b.tables, bulk, &counts, &pending, policy)?
+    } else {
+        vec![None; b.tables.len()]
+    };
+    let mut m = Merger::new(w.conn(), &me, &b.tables, gap);
+    for (i, d) in dropped.into_iter().enumerate() {
+        if plan[i].is_none() {
+            for (name, sql) in d {
+                rows::drop_index(w.conn(), &name)?;
+                m.pending[i].push(sql);
             }
         }
     }
@@ -488,8 +562,23 @@ fn apply_inner(
         // transaction commits only if the decoder checked every record.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(AHEAD);
         std::thread::scope(|s| -> Result<()> {
+            let plan = &plan;
+            let tables = &b.tables;
             let decoder = s.spawn(move || {
-                let mut send = |x: Batch| tx.send(x).is_ok();
+                let mut send = |x: Batch| {
+                    let x = match x {
+                        Batch::Table(t, v) => match &plan[t] {
+                            // A table that cannot be built aside is merged by the writer.
+                            Some(p) => match aside::build(p, &tables[t], &v) {
+                                Ok(Some(built)) => Batch::Aside(t, built),
+                                Ok(None) | Err(_) => Batch::Table(t, v),
+                            },
+                            None => Batch::Table(t, v),
+                        },
+                        x => x,
+                    };
+                    tx.send(x).is_ok()
+                };
                 let n = b.stream(keys.identity(), CHUNK, |c| gather.push(c, &mut send))?;
                 gather.finish(&mut send);
                 Ok(n)
@@ -614,7 +703,35 @@ impl<'c> Merger<'c> {
                 self.build_indexes(t, bytes)?;
                 Ok(v.len() as u64)
             }
+            Batch::Aside(t, built) => self.copy_in(t, built),
         }
+    }
+
+    /// Copies a table built aside into the register's table (empty, its indexes in place).
+    fn copy_in(&mut self, t: usize, built: aside::Built) -> Result<u64> {
+        let info = &self.tables[t];
+        let schema = store_aside::attach(self.conn, &built.name, &t.to_string())?;
+        // Attached, the aside database lives on without its own connection.
+        drop(built.conn);
+        let n = store_aside::transfer(self.conn, &schema, info.name)?;
+        if n as u64 != built.rows {
+            return Err(err(
+                codes::BAD_RECORD,
+                format!(
+                    "合并“{}”时发现本机已有的记录，数据包未导入，请重新导入",
+                    info.name
+                ),
+            ));
+        }
+        for (id, version, vv) in &built.bases {
+            record_base::put(self.conn, id, version, vv)?;
+        }
+        if built.max_stamp > self.max_stamp {
+            self.max_stamp = built.max_stamp;
+        }
+        self.counts.applied += built.rows;
+        self.counts.aside += 1;
+        Ok(built.rows)
     }
 
     /// Rebuilds the indexes dropped for table `t`; `bytes` bounds the text of its rows.

@@ -13,6 +13,7 @@
 //!
 //! Every refusal is an `Error::Bundle { code, message }` with a stable code (see `codes`).
 
+pub mod aside;
 pub mod bench;
 pub mod card;
 pub mod chain;
@@ -31,7 +32,9 @@ pub mod vv;
 pub mod waiting;
 
 pub use export::{export_bundle, export_bundle_with, ExportOptions, ExportSummary};
-pub use merge::{import_bundle, import_bundle_bulk_from, import_bundle_with, ImportReport};
+pub use merge::{
+    import_bundle, import_bundle_aside, import_bundle_bulk_from, import_bundle_with, ImportReport,
+};
 pub use verify::{UnverifiedBundle, VerifiedBundle};
 
 /// The bundle format version this build writes and reads.

@@ -1,6 +1,7 @@
 //! The SQLite register: opening, pragmas, migrations, and every SQL statement, a file per table.
 //! Functions take `&Connection` so they compose inside one transaction.
 
+pub mod aside;
 pub mod attendance;
 pub mod audit;
 pub mod bulk;
