@@ -126,9 +126,14 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
     await find(d, '[data-test="rate-chart"] canvas')
     await shot(d, '07-reports.png')
     await click(d, '[data-test="stats-drill"]')
-    await find(d, '[data-test="drill-dialog"] .el-table__row', 60000)
-    const drilled = (await texts(d, '[data-test="drill-dialog"] .el-table__row')).join('\n')
+    await find(d, '[data-test="drill-dialog"] .el-table-v2__row', 60000)
+    const drilled = (await texts(d, '[data-test="drill-dialog"] .el-table-v2__row')).join('\n')
     assert.match(drilled, /\d{6}\*{8}\d{3}[\dX]/, '名单中的身份证号应隐去中间八位')
+    // Virtualised (a county figure has thousands of children): only the rows on screen are drawn.
+    await waitText(d, '[data-test="drill-count"]', '名')
+    const behind = Number((await texts(d, '[data-test="drill-count"]'))[0].replace(/\D/g, ''))
+    const drawn = (await texts(d, '[data-test="drill-dialog"] .el-table-v2__row')).length
+    assert.ok(behind > 50 && drawn < behind, `数字背后的 ${behind} 名儿童应只绘出屏幕上的行，实为 ${drawn} 行`)
     await shot(d, '08-drill-down.png')
     await click(d, '[data-test="open-child-file"]')
     await find(d, '[data-test="child-file-dialog"] iframe')

@@ -284,7 +284,7 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     assert.ok(checkCsv(rosterCsv).split('\n').length > 2000, '学户册应整册导出')
     await click(d, '[data-nav="reports"]')
     await click(d, '[data-test="stats-drill"]', 60000)
-    await find(d, '[data-test="drill-dialog"] .el-table__row', 60000)
+    await find(d, '[data-test="drill-dialog"] .el-table-v2__row', 60000)
     await click(d, '[data-test="drill-export-xlsx"]')
     files.push(await exported(d, 'drill-export', 'xlsx'))
     await click(d, '[data-test="drill-dialog"] .el-dialog__headerbtn')
