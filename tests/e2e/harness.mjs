@@ -87,7 +87,13 @@ after(() => {
   } catch (e) {
     // pkill exits 1 when nothing matched.
   }
-  fs.rmSync(TMP, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 })
+  // WebKit's helper processes of a killed app may still write their caches under HOME for a while
+  // (seen under load 12): a temp folder left behind is not a test failure.
+  try {
+    fs.rmSync(TMP, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 })
+  } catch (e) {
+    log(`临时目录未能删除（${e.code}），留在 ${TMP}`)
+  }
   assert.equal(found, null, `程序日志 ${logFile} 中出现了未隐去的${found === 'ID number' ? '身份证号' : '电话号码'}`)
 })
 }
