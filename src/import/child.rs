@@ -554,6 +554,11 @@ impl KeyFilter {
         }
     }
 
+    /// True when no child in the register has either key (the pupil is new for certain).
+    pub fn is_new(&self, id_key: Option<&str>, student_no: Option<&str>) -> bool {
+        self.narrow(id_key, student_no) == (None, None)
+    }
+
     /// The keys worth looking up: those a child in the register may have.
     pub fn narrow<'a>(
         &self,

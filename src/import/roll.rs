@@ -15,7 +15,7 @@ use super::scan::DataRow;
 use super::value::{self, CellProblem};
 use super::{pipeline, Control, Event, Outcome, RefusedRow};
 use crate::codes;
-use crate::domain::Enrolment;
+use crate::domain::{Child, Enrolment, Guardian};
 use crate::error::{Error, Result};
 use crate::idnum::{self, mask_id};
 use crate::register::{Actor, Register, Writer};
@@ -365,27 +365,9 @@ pub fn parse_row(row: &DataRow<'_, '_>) -> std::result::Result<RollRow, RowIssue
     })
 }
 
-fn upsert_row(
-    w: &mut Writer<'_>,
-    audit: &mut Audit,
-    known: &mut Option<KeyFilter>,
-    school: &str,
-    term: &str,
-    r: &RollRow,
-) -> Result<(String, Change)> {
-    let (id_key, student_no) = match known {
-        Some(f) => f.narrow(r.id_key.as_deref(), r.student_no.as_deref()),
-        None => (r.id_key.as_deref(), r.student_no.as_deref()),
-    };
-    let old = if id_key.is_none() && student_no.is_none() {
-        None
-    } else {
-        find_child(w, id_key, student_no)?
-    };
-    let mut child = match &old {
-        Some(c) => c.clone(),
-        None => new_child(w.new_meta()),
-    };
+/// Sets a child's fields from a roll row (empty cells keep what the register has); returns the
+/// fields changed.
+fn fill_child(child: &mut Child, r: &RollRow) -> Vec<&'static str> {
     let mut changed = Vec::new();
     set_if(&mut child.name, &r.name, "name", &mut changed);
     if r.sex.is_some() {
@@ -463,23 +445,14 @@ fn upsert_row(
             &mut changed,
         );
     }
-    let (child, change) = save_child(w, audit, old.as_ref(), child, &changed)?;
-    let is_new = change == Change::Inserted;
-    if let Some(f) = known {
-        f.add(child.id_key.as_deref(), child.student_no.as_deref());
-    }
+    changed
+}
 
-    // The enrolment at this school (one per child and school, updated each term).
-    let old_enrolment = if is_new {
-        None
-    } else {
-        store::enrolments::list_by_child(w.conn(), &child.meta.id)?
-            .into_iter()
-            .find(|e| e.school_code == school)
-    };
-    let mut e = old_enrolment.clone().unwrap_or_else(|| Enrolment {
-        meta: w.new_meta(),
-        child_id: child.meta.id.clone(),
+/// A new enrolment of a child at a school, for `fill_enrolment` to fill.
+fn new_enrolment(meta: crate::domain::Meta, child_id: &str, school: &str) -> Enrolment {
+    Enrolment {
+        meta,
+        child_id: child_id.to_string(),
         school_code: school.to_string(),
         student_no: None,
         grade: None,
@@ -489,7 +462,11 @@ fn upsert_row(
         status_date: None,
         term: None,
         note: None,
-    });
+    }
+}
+
+/// Sets an enrolment's fields from a roll row; returns the fields changed.
+fn fill_enrolment(e: &mut Enrolment, r: &RollRow, term: &str) -> Vec<&'static str> {
     let mut ech = Vec::new();
     if r.student_no.is_some() {
         set_if(&mut e.student_no, &r.student_no, "student_no", &mut ech);
@@ -508,6 +485,126 @@ fn upsert_row(
     if r.note.is_some() {
         set_if(&mut e.note, &r.note, "note", &mut ech);
     }
+    ech
+}
+
+/// New pupils of a large import, kept until they are written many to a statement
+/// (`store::many`). Whatever reads the register for a row writes them first
+/// (`NewPupils::flush`), so every read sees every row before it, as if each had been written
+/// at once.
+#[derive(Default)]
+struct NewPupils {
+    children: Vec<Child>,
+    enrolments: Vec<Enrolment>,
+    guardians: Vec<Guardian>,
+    runs: Vec<store::roll_imports::RunChild>,
+}
+
+/// New pupils kept before they are written.
+const NEW_PUPILS_HELD: usize = 1024;
+
+impl NewPupils {
+    fn flush(&mut self, conn: &rusqlite::Connection) -> Result<()> {
+        store::children::insert_many(conn, &self.children)?;
+        store::enrolments::insert_many(conn, &self.enrolments)?;
+        store::guardians::insert_many(conn, &self.guardians)?;
+        store::roll_imports::insert_children(conn, &self.runs)?;
+        self.children.clear();
+        self.enrolments.clear();
+        self.guardians.clear();
+        self.runs.clear();
+        Ok(())
+    }
+
+    /// A pupil the register does not have (`KeyFilter` says so): the same records, stamps and
+    /// audit tally as `upsert_row` makes for a new pupil, kept to be written later.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        w: &mut Writer<'_>,
+        audit: &mut Audit,
+        known: &mut KeyFilter,
+        run_id: i64,
+        school: &str,
+        term: &str,
+        r: &RollRow,
+    ) -> Result<()> {
+        let mut child = new_child(w.new_meta());
+        let changed = fill_child(&mut child, r);
+        audit.record(w, "children", &child.meta.id, "insert", &changed)?;
+        known.add(child.id_key.as_deref(), child.student_no.as_deref());
+        let mut e = new_enrolment(w.new_meta(), &child.meta.id, school);
+        let ech = fill_enrolment(&mut e, r, term);
+        audit.record(w, "enrolments", &e.meta.id, "insert", &ech)?;
+        self.enrolments.push(e);
+        for g in &r.guardians {
+            let guardian = Guardian {
+                meta: w.new_meta(),
+                child_id: child.meta.id.clone(),
+                name: g.name.clone(),
+                relation: g.relation.clone(),
+                phone: g.phone.clone(),
+            };
+            audit.record(
+                w,
+                "guardians",
+                &guardian.meta.id,
+                "insert",
+                &["name", "relation", "phone"],
+            )?;
+            self.guardians.push(guardian);
+        }
+        self.runs.push(store::roll_imports::RunChild {
+            run_id,
+            child_id: child.meta.id.clone(),
+            change: Change::Inserted.as_str(),
+        });
+        self.children.push(child);
+        Ok(())
+    }
+}
+
+fn upsert_row(
+    w: &mut Writer<'_>,
+    audit: &mut Audit,
+    known: &mut Option<KeyFilter>,
+    school: &str,
+    term: &str,
+    r: &RollRow,
+) -> Result<(String, Change)> {
+    let (id_key, student_no) = match known {
+        Some(f) => f.narrow(r.id_key.as_deref(), r.student_no.as_deref()),
+        None => (r.id_key.as_deref(), r.student_no.as_deref()),
+    };
+    let old = if id_key.is_none() && student_no.is_none() {
+        None
+    } else {
+        find_child(w, id_key, student_no)?
+    };
+    let mut child = match &old {
+        Some(c) => c.clone(),
+        None => new_child(w.new_meta()),
+    };
+    let changed = fill_child(&mut child, r);
+    let (child, change) = save_child(w, audit, old.as_ref(), child, &changed)?;
+    let is_new = change == Change::Inserted;
+    if let Some(f) = known {
+        f.add(child.id_key.as_deref(), child.student_no.as_deref());
+    }
+
+    // The enrolment at this school (one per child and school, updated each term).
+    let old_enrolment = if is_new {
+        None
+    } else {
+        store::enrolments::list_by_child(w.conn(), &child.meta.id)?
+            .into_iter()
+            .find(|e| e.school_code == school)
+    };
+    let mut e = match &old_enrolment {
+        Some(o) => o.clone(),
+        None => new_enrolment(w.new_meta(), &child.meta.id, school),
+    };
+    let ech = fill_enrolment(&mut e, r, term);
     let echange = match &old_enrolment {
         None => {
             store::enrolments::insert(w.conn(), &e)?;
@@ -627,6 +724,7 @@ fn import_roll_inner(
     // For a large sheet, the register's child keys in memory (`KeyFilter`), read once the
     // header tells how many rows are coming.
     let mut known: Option<KeyFilter> = None;
+    let mut new_pupils = NewPupils::default();
     let parse = move |row: &DataRow<'_, '_>| {
         match parse_row(row) {
         Ok(r) => match dups.check(r.row, r.id_key.as_deref(), r.student_no.as_deref()) {
@@ -679,14 +777,35 @@ fn import_roll_inner(
                                 out.report.refused.push(issue);
                             }
                             Parsed::Ok(r) => {
-                                let (child_id, change) =
-                                    upsert_row(&mut w, &mut audit, &mut known, &school, &term, &r)?;
-                                store::roll_imports::insert_child(
-                                    w.conn(),
-                                    run_id,
-                                    &child_id,
-                                    change.as_str(),
-                                )?;
+                                let change = match &mut known {
+                                    Some(f)
+                                        if f.is_new(
+                                            r.id_key.as_deref(),
+                                            r.student_no.as_deref(),
+                                        ) =>
+                                    {
+                                        new_pupils.add(
+                                            &mut w, &mut audit, f, run_id, &school, &term, &r,
+                                        )?;
+                                        if new_pupils.children.len() >= NEW_PUPILS_HELD {
+                                            new_pupils.flush(w.conn())?;
+                                        }
+                                        Change::Inserted
+                                    }
+                                    _ => {
+                                        new_pupils.flush(w.conn())?;
+                                        let (child_id, change) = upsert_row(
+                                            &mut w, &mut audit, &mut known, &school, &term, &r,
+                                        )?;
+                                        store::roll_imports::insert_child(
+                                            w.conn(),
+                                            run_id,
+                                            &child_id,
+                                            change.as_str(),
+                                        )?;
+                                        change
+                                    }
+                                };
                                 in_run += 1;
                                 match change {
                                     Change::Inserted => out.report.inserted += 1,
@@ -706,6 +825,7 @@ fn import_roll_inner(
             Ok(())
         },
     )?;
+    new_pupils.flush(w.conn())?;
     out.report.rows_read = stats.data_rows;
     out.report.skipped_rows = stats.skipped_rows;
     store::roll_imports::put_run_rows(w.conn(), run_id, in_run)?;

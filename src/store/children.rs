@@ -1,8 +1,10 @@
 //! SQL of the `children` table.
 
+use super::many::{opt, push_meta, text, MetaTexts, NewRow};
 use super::record::{codes_from_text, codes_to_text, meta_from_row, META_COLUMNS};
 use crate::domain::Child;
 use crate::error::Result;
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 fn select() -> String {
@@ -62,6 +64,52 @@ pub fn put(conn: &Connection, c: &Child) -> Result<()> {
 /// import's writing work.
 pub fn insert(conn: &Connection, c: &Child) -> Result<()> {
     write(conn, INSERT_SQL, c)
+}
+
+/// Texts of a child written by `many::insert_rows`: its meta and its flags as JSON.
+pub struct ChildTexts {
+    meta: MetaTexts,
+    flags: String,
+}
+
+impl NewRow for Child {
+    type Texts = ChildTexts;
+    const HEAD: &'static str = "INSERT OR IGNORE INTO children (id, origin_site, version, prev_version, edits, updated_at, deleted,
+            household_id, name, sex, birth_date, id_number, id_key, student_no, village_code, hukou_place,
+            residence, flags, disability_type, disability_grade, life_status, life_status_detail, note) VALUES";
+    const COLUMNS: usize = 23;
+    fn texts(&self) -> ChildTexts {
+        ChildTexts {
+            meta: MetaTexts::of(&self.meta),
+            flags: codes_to_text(&self.flags),
+        }
+    }
+    fn push_values<'a>(&'a self, t: &'a ChildTexts, out: &mut Vec<ValueRef<'a>>) {
+        push_meta(&self.meta, &t.meta, out);
+        out.extend([
+            opt(&self.household_id),
+            text(&self.name),
+            opt(&self.sex),
+            opt(&self.birth_date),
+            opt(&self.id_number),
+            opt(&self.id_key),
+            opt(&self.student_no),
+            opt(&self.village_code),
+            opt(&self.hukou_place),
+            opt(&self.residence),
+            text(&t.flags),
+            opt(&self.disability_type),
+            opt(&self.disability_grade),
+            text(&self.life_status),
+            opt(&self.life_status_detail),
+            opt(&self.note),
+        ]);
+    }
+}
+
+/// Inserts new children, many to a statement (a bulk import's new pupils).
+pub fn insert_many(conn: &Connection, children: &[Child]) -> Result<()> {
+    super::many::insert_rows(conn, children)
 }
 
 fn write(conn: &Connection, sql: &str, c: &Child) -> Result<()> {

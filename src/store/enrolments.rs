@@ -1,8 +1,10 @@
 //! SQL of the `enrolments` table.
 
+use super::many::{opt, opt_int, push_meta, text, MetaTexts, NewRow};
 use super::record::{meta_from_row, META_COLUMNS};
 use crate::domain::Enrolment;
 use crate::error::Result;
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, Row};
 
 fn select() -> String {
@@ -52,6 +54,36 @@ pub fn put(conn: &Connection, e: &Enrolment) -> Result<()> {
 /// import's writing work.
 pub fn insert(conn: &Connection, e: &Enrolment) -> Result<()> {
     write(conn, INSERT_SQL, e)
+}
+
+impl NewRow for Enrolment {
+    type Texts = MetaTexts;
+    const HEAD: &'static str = "INSERT OR IGNORE INTO enrolments (id, origin_site, version, prev_version, edits, updated_at, deleted,
+            child_id, school_code, student_no, grade, class_name, entry_date, status, status_date, term, note) VALUES";
+    const COLUMNS: usize = 17;
+    fn texts(&self) -> MetaTexts {
+        MetaTexts::of(&self.meta)
+    }
+    fn push_values<'a>(&'a self, t: &'a MetaTexts, out: &mut Vec<ValueRef<'a>>) {
+        push_meta(&self.meta, t, out);
+        out.extend([
+            text(&self.child_id),
+            text(&self.school_code),
+            opt(&self.student_no),
+            opt_int(self.grade),
+            opt(&self.class_name),
+            opt(&self.entry_date),
+            text(&self.status),
+            opt(&self.status_date),
+            opt(&self.term),
+            opt(&self.note),
+        ]);
+    }
+}
+
+/// Inserts new enrolments, many to a statement (a bulk import's new pupils).
+pub fn insert_many(conn: &Connection, enrolments: &[Enrolment]) -> Result<()> {
+    super::many::insert_rows(conn, enrolments)
 }
 
 fn write(conn: &Connection, sql: &str, e: &Enrolment) -> Result<()> {

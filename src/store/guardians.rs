@@ -1,8 +1,10 @@
 //! SQL of the `guardians` table.
 
+use super::many::{opt, push_meta, text, MetaTexts, NewRow};
 use super::record::{meta_from_row, META_COLUMNS};
 use crate::domain::Guardian;
 use crate::error::Result;
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, Row};
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Guardian> {
@@ -38,6 +40,31 @@ pub fn put(conn: &Connection, g: &Guardian) -> Result<()> {
 /// import's writing work.
 pub fn insert(conn: &Connection, g: &Guardian) -> Result<()> {
     write(conn, INSERT_SQL, g)
+}
+
+impl NewRow for Guardian {
+    type Texts = MetaTexts;
+    const HEAD: &'static str =
+        "INSERT INTO guardians (id, origin_site, version, prev_version, edits, updated_at, deleted,
+            child_id, name, relation, phone) VALUES";
+    const COLUMNS: usize = 11;
+    fn texts(&self) -> MetaTexts {
+        MetaTexts::of(&self.meta)
+    }
+    fn push_values<'a>(&'a self, t: &'a MetaTexts, out: &mut Vec<ValueRef<'a>>) {
+        push_meta(&self.meta, t, out);
+        out.extend([
+            text(&self.child_id),
+            text(&self.name),
+            opt(&self.relation),
+            opt(&self.phone),
+        ]);
+    }
+}
+
+/// Inserts new guardians, many to a statement (a bulk import's new pupils).
+pub fn insert_many(conn: &Connection, guardians: &[Guardian]) -> Result<()> {
+    super::many::insert_rows(conn, guardians)
 }
 
 fn write(conn: &Connection, sql: &str, g: &Guardian) -> Result<()> {

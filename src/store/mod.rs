@@ -21,6 +21,7 @@ pub mod guardians;
 pub mod households;
 pub mod list_rows;
 pub mod list_versions;
+pub mod many;
 pub mod match_rejections;
 pub mod migrations;
 pub mod operators;

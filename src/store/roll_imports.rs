@@ -41,6 +41,37 @@ pub fn insert_child(conn: &Connection, run_id: i64, child_id: &str, change: &str
 }
 
 /// The children a run inserted or updated, with what it did, by child id.
+/// A child on a run's list, written by `insert_children`.
+pub struct RunChild {
+    pub run_id: i64,
+    pub child_id: String,
+    /// `insert`, `update`, or empty.
+    pub change: &'static str,
+}
+
+impl super::many::NewRow for RunChild {
+    type Texts = ();
+    const HEAD: &'static str =
+        "INSERT OR IGNORE INTO roll_import_children (run_id, child_id, change) VALUES";
+    // A child twice on one run is written once (as `insert_child`), but counted as refused by
+    // `many::insert_rows`: only new pupils, each once, come this way.
+    const COLUMNS: usize = 3;
+    fn texts(&self) {}
+    fn push_values<'a>(&'a self, _: &'a (), out: &mut Vec<rusqlite::types::ValueRef<'a>>) {
+        use super::many::text;
+        out.extend([
+            rusqlite::types::ValueRef::Integer(self.run_id),
+            text(&self.child_id),
+            text(self.change),
+        ]);
+    }
+}
+
+/// Adds children to runs' lists, many to a statement (as `insert_child`).
+pub fn insert_children(conn: &Connection, children: &[RunChild]) -> Result<()> {
+    super::many::insert_rows(conn, children)
+}
+
 pub fn list_changed(conn: &Connection, run_id: i64) -> Result<Vec<(String, String)>> {
     let mut st = conn.prepare(
         "SELECT child_id, change FROM roll_import_children WHERE run_id = ?1 AND change <> ''
@@ -55,10 +86,22 @@ pub fn list_changed(conn: &Connection, run_id: i64) -> Result<Vec<(String, Strin
 pub fn changed_digest(conn: &Connection, run_id: i64) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for (child_id, change) in list_changed(conn, run_id)? {
-        h.update(child_id.as_bytes());
+    // As `list_changed` gives them, hashed as they are read (a whole county's run is 200k rows).
+    let mut st = conn.prepare(
+        "SELECT child_id, change FROM roll_import_children WHERE run_id = ?1 AND change <> ''
+         ORDER BY child_id",
+    )?;
+    let mut rows = st.query([run_id])?;
+    fn text(v: rusqlite::types::ValueRef<'_>) -> &[u8] {
+        match v {
+            rusqlite::types::ValueRef::Text(t) => t,
+            _ => b"",
+        }
+    }
+    while let Some(r) = rows.next()? {
+        h.update(text(r.get_ref(0)?));
         h.update(b" ");
-        h.update(change.as_bytes());
+        h.update(text(r.get_ref(1)?));
         h.update(b"\n");
     }
     Ok(hex::encode(h.finalize()))
