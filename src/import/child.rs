@@ -217,7 +217,7 @@ pub fn parse_person(
     Ok(PersonFields {
         name: person.name,
         sex: person.sex.map(|s| s.as_str().to_string()),
-        birth_date: person.birth_date.to_string(),
+        birth_date: value::iso_date(person.birth_date),
         id_number,
         id_key,
         student_no,

@@ -501,7 +501,7 @@ struct NewPupils {
 }
 
 /// New pupils kept before they are written.
-const NEW_PUPILS_HELD: usize = 1024;
+const NEW_PUPILS_HELD: usize = 4096;
 
 impl NewPupils {
     fn flush(&mut self, conn: &rusqlite::Connection) -> Result<()> {
@@ -527,23 +527,23 @@ impl NewPupils {
         run_id: i64,
         school: &str,
         term: &str,
-        r: &RollRow,
+        r: RollRow,
     ) -> Result<()> {
-        let mut child = new_child(w.new_meta());
-        let changed = fill_child(&mut child, r);
+        let child_meta = w.new_meta();
+        let enrolment_meta = w.new_meta();
+        let (child, changed, e, ech, guardians) =
+            new_records(child_meta, enrolment_meta, school, term, r);
         audit.record(w, "children", &child.meta.id, "insert", &changed)?;
         known.add(child.id_key.as_deref(), child.student_no.as_deref());
-        let mut e = new_enrolment(w.new_meta(), &child.meta.id, school);
-        let ech = fill_enrolment(&mut e, r, term);
         audit.record(w, "enrolments", &e.meta.id, "insert", &ech)?;
         self.enrolments.push(e);
-        for g in &r.guardians {
+        for g in guardians {
             let guardian = Guardian {
                 meta: w.new_meta(),
                 child_id: child.meta.id.clone(),
-                name: g.name.clone(),
-                relation: g.relation.clone(),
-                phone: g.phone.clone(),
+                name: g.name,
+                relation: g.relation,
+                phone: g.phone,
             };
             audit.record(
                 w,
@@ -562,6 +562,94 @@ impl NewPupils {
         self.children.push(child);
         Ok(())
     }
+}
+
+/// A new pupil's child and enrolment, with the fields each sets: what `fill_child` and
+/// `fill_enrolment` make of a record with nothing set, the row's texts moved rather than copied.
+type NewRecords = (
+    Child,
+    Vec<&'static str>,
+    Enrolment,
+    Vec<&'static str>,
+    Vec<RowGuardian>,
+);
+
+fn new_records(
+    child_meta: crate::domain::Meta,
+    enrolment_meta: crate::domain::Meta,
+    school: &str,
+    term: &str,
+    r: RollRow,
+) -> NewRecords {
+    let mut flags: Vec<String> = Vec::new();
+    for (code, on) in &r.flags {
+        let has = flags.iter().any(|f| f == code);
+        if *on && !has {
+            flags.push(code.to_string());
+        } else if !on && has {
+            flags.retain(|f| f != code);
+        }
+    }
+    let key = if r.id_number.is_some() || r.student_no.is_some() {
+        r.id_key
+    } else {
+        idnum::link_key(None, None)
+    };
+    let set = |fields: &[(&'static str, bool)]| -> Vec<&'static str> {
+        fields
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(f, _)| *f)
+            .collect()
+    };
+    let changed = set(&[
+        ("name", !r.name.is_empty()),
+        ("sex", r.sex.is_some()),
+        ("birth_date", true),
+        ("id_number", r.id_number.is_some()),
+        ("student_no", r.student_no.is_some()),
+        ("id_key", key.is_some()),
+        ("hukou_place", r.hukou_place.is_some()),
+        ("residence", r.residence.is_some()),
+        ("flags", !flags.is_empty()),
+        (
+            "disability_type",
+            matches!(r.disability_type, Some(Some(_))),
+        ),
+        ("disability_grade", r.disability_grade.is_some()),
+    ]);
+    let ech = set(&[
+        ("student_no", r.student_no.is_some()),
+        ("grade", r.grade.is_some()),
+        ("class_name", r.class_name.is_some()),
+        ("entry_date", r.entry_date.is_some()),
+        ("status", !r.status.is_empty()),
+        ("term", true),
+        ("note", r.note.is_some()),
+    ]);
+    let mut child = new_child(child_meta);
+    child.name = r.name;
+    child.sex = r.sex;
+    child.birth_date = Some(r.birth_date);
+    child.id_number = r.id_number;
+    child.id_key = key;
+    child.student_no = r.student_no.clone();
+    child.hukou_place = r.hukou_place;
+    child.residence = r.residence;
+    child.flags = flags;
+    child.disability_type = r.disability_type.flatten();
+    child.disability_grade = r.disability_grade;
+    let e = Enrolment {
+        student_no: r.student_no,
+        grade: r.grade,
+        class_name: r.class_name,
+        entry_date: r.entry_date,
+        status: r.status,
+        term: Some(term.to_string()),
+        note: r.note,
+        ..new_enrolment(enrolment_meta, &child.meta.id, school)
+    };
+    (child, changed, e, ech, r.guardians)
 }
 
 fn upsert_row(
@@ -776,7 +864,8 @@ fn import_roll_inner(
                                 });
                                 out.report.refused.push(issue);
                             }
-                            Parsed::Ok(r) => {
+                            Parsed::Ok(mut r) => {
+                                let warnings = std::mem::take(&mut r.warnings);
                                 let change = match &mut known {
                                     Some(f)
                                         if f.is_new(
@@ -785,7 +874,7 @@ fn import_roll_inner(
                                         ) =>
                                     {
                                         new_pupils.add(
-                                            &mut w, &mut audit, f, run_id, &school, &term, &r,
+                                            &mut w, &mut audit, f, run_id, &school, &term, *r,
                                         )?;
                                         if new_pupils.children.len() >= NEW_PUPILS_HELD {
                                             new_pupils.flush(w.conn())?;
@@ -812,7 +901,7 @@ fn import_roll_inner(
                                     Change::Updated => out.report.updated += 1,
                                     Change::Unchanged => out.report.unchanged += 1,
                                 }
-                                out.report.warnings.extend(r.warnings);
+                                out.report.warnings.extend(warnings);
                             }
                         }
                     }
@@ -867,6 +956,91 @@ mod tests {
         assert_eq!(term_of(d(2027, 3, 1)), "2027春");
         assert_eq!(check_term("2026年秋季").unwrap(), "2026秋");
         assert!(check_term("秋季").is_err());
+    }
+
+    fn meta(id: &str) -> crate::domain::Meta {
+        crate::domain::Meta {
+            id: id.into(),
+            origin_site: "site".into(),
+            version: crate::hlc::Stamp::new(5, 1, "site"),
+            prev_version: None,
+            edits: 1,
+            updated_at: "2026-09-01T08:00:00+00:00".into(),
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn a_new_pupils_records_are_what_filling_empty_records_gives() {
+        let full = RollRow {
+            row: 5,
+            name: "王小明".into(),
+            sex: Some("1".into()),
+            birth_date: "2015-03-08".into(),
+            id_number: Some("410423201503080011".into()),
+            id_key: Some("410423201503080011".into()),
+            student_no: Some("G410423201503080011".into()),
+            grade: Some(3),
+            class_name: Some("2班".into()),
+            entry_date: Some("2021-09-01".into()),
+            status: "studying".into(),
+            hukou_place: Some("长垣".into()),
+            residence: Some("张庄".into()),
+            note: Some("备注".into()),
+            guardians: vec![RowGuardian {
+                name: "王大".into(),
+                relation: Some("父亲".into()),
+                phone: None,
+            }],
+            flags: vec![
+                ("left_behind", true),
+                ("orphan", false),
+                ("migrant", true),
+                ("left_behind", false),
+            ],
+            disability_type: Some(Some("hearing".into())),
+            disability_grade: Some("二级".into()),
+            warnings: Vec::new(),
+        };
+        let bare = RollRow {
+            sex: None,
+            id_number: None,
+            grade: None,
+            class_name: None,
+            entry_date: None,
+            hukou_place: None,
+            residence: None,
+            note: None,
+            guardians: Vec::new(),
+            flags: vec![("orphan", false)],
+            disability_type: Some(None),
+            disability_grade: None,
+            ..full.clone()
+        };
+        let no_key = RollRow {
+            id_number: None,
+            id_key: None,
+            student_no: None,
+            disability_type: None,
+            ..full.clone()
+        };
+        for r in [full, bare, no_key] {
+            let mut child = new_child(meta("c"));
+            let changed = fill_child(&mut child, &r);
+            let mut e = new_enrolment(meta("e"), "c", "4141000001");
+            let ech = fill_enrolment(&mut e, &r, "2026秋");
+            let (c2, changed2, e2, ech2, g2) =
+                new_records(meta("c"), meta("e"), "4141000001", "2026秋", r.clone());
+            assert_eq!(c2, child);
+            assert_eq!(e2, e);
+            let sorted = |mut v: Vec<&'static str>| {
+                v.sort_unstable();
+                v
+            };
+            assert_eq!(sorted(changed2), sorted(changed));
+            assert_eq!(sorted(ech2), sorted(ech));
+            assert_eq!(g2, r.guardians);
+        }
     }
 
     #[test]

@@ -89,7 +89,29 @@ pub fn date(cell: &Cell<'_>) -> Result<Option<NaiveDate>, CellProblem> {
 
 /// A date as `YYYY-MM-DD` text (what `check_person` reads).
 pub fn date_text(cell: &Cell<'_>) -> Result<Option<String>, CellProblem> {
-    Ok(date(cell)?.map(|d| d.to_string()))
+    Ok(date(cell)?.map(iso_date))
+}
+
+/// A date as `2015-03-08`, what `NaiveDate`'s `Display` writes, without the formatting
+/// machinery (three dates a row of a 200k-row sheet).
+pub fn iso_date(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    let y = d.year();
+    if !(0..=9999).contains(&y) {
+        return d.to_string();
+    }
+    let mut b = *b"0000-00-00";
+    let put = |b: &mut [u8], n: u32| {
+        let mut n = n;
+        for c in b.iter_mut().rev() {
+            *c = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(&mut b[0..4], y as u32);
+    put(&mut b[5..7], d.month());
+    put(&mut b[8..10], d.day());
+    b.iter().map(|&c| char::from(c)).collect()
 }
 
 /// A grade 1-9: `三年级`, `3`, `初一`, `七年级`, `小学三年级`, `初中一年级`.
@@ -200,6 +222,21 @@ pub fn phone(cell: &Cell<'_>) -> (Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_dates_are_what_display_writes() {
+        for (y, m, d) in [
+            (2015, 3, 8),
+            (1, 1, 1),
+            (999, 12, 31),
+            (9999, 1, 2),
+            (10000, 1, 1),
+            (-3, 5, 6),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(iso_date(date), date.to_string());
+        }
+    }
     use std::borrow::Cow;
 
     fn t(s: &str) -> Cell<'static> {
