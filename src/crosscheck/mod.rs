@@ -29,7 +29,7 @@ use crate::idnum::mask_id;
 use crate::settings::Settings;
 use crate::store;
 use chrono::{Datelike, Months, NaiveDate};
-use keys::{uuid_code_bytes, uuid_text, Key, KeySet};
+use keys::{Key, KeySet};
 use rusqlite::Connection;
 use serde::Serialize;
 use sources::{date_of, Batch, Person, Source};
@@ -86,62 +86,27 @@ impl Window {
 
 /// The linking keys of every person with a current (在读) enrolment anywhere in the register.
 ///
-/// Built from two sequential scans of covering indexes, the 在读 enrolments' child ids (in child
-/// id order), then the schools' own pupil records `(id, ID)` (in id order), merged over packed
-/// integers (see [`keys`]): no join through `children` by index search per enrolment.
+/// Built by one merge join of two covering indexes read side by side in id order, the 在读
+/// enrolments' child ids and the schools' own pupil records `(id, ID)` (see
+/// [`store::crosscheck::merge_studying_roll_keys`]): no join through `children` by index search
+/// per enrolment, no copy of an id.
 pub struct Studying {
     keys: KeySet,
 }
 
 impl Studying {
     pub fn load(conn: &Connection) -> Result<Studying> {
-        // Canonical record ids packed, sorted (the index gives them in order: sorting is a check).
-        let mut enrolled: Vec<u128> = Vec::with_capacity(1 << 16);
-        let mut other: HashSet<Box<str>> = HashSet::new();
-        store::crosscheck::for_each_studying_child(conn, |id| match uuid_code_bytes(id) {
-            Some(c) => enrolled.push(c),
-            None => {
-                other.insert(String::from_utf8_lossy(id).into());
-            }
-        })?;
-        enrolled.sort_unstable();
-        enrolled.dedup();
-        let mut found = vec![false; enrolled.len()];
-        let mut keys = KeySet::with_capacity(enrolled.len());
-        if !enrolled.is_empty() || !other.is_empty() {
-            // The schools' own pupil records, in one scan, merged with the sorted ids (a binary
-            // search when the scan's order is not the ids' order).
-            let (mut at, mut last) = (0usize, 0u128);
-            store::crosscheck::for_each_roll_child_key(conn, |id, key| {
-                let hit = match uuid_code_bytes(id) {
-                    Some(c) => {
-                        if c >= last {
-                            while at < enrolled.len() && enrolled[at] < c {
-                                at += 1;
-                            }
-                        } else {
-                            at = enrolled.partition_point(|&e| e < c);
-                        }
-                        last = c;
-                        enrolled.get(at) == Some(&c) && !std::mem::replace(&mut found[at], true)
-                    }
-                    None => other.remove(&*String::from_utf8_lossy(id)),
-                };
-                if hit {
-                    keys.insert_bytes(key.unwrap_or(id));
-                }
-            })?;
-        }
+        let mut keys = KeySet::with_capacity(1 << 16);
+        let mut left: Vec<String> = Vec::new();
+        store::crosscheck::merge_studying_roll_keys(
+            conn,
+            |key| keys.insert_bytes(key),
+            |id| left.push(String::from_utf8_lossy(id).into()),
+        )?;
         // Enrolments of household children (a roster record enrolled directly), of deleted
         // records or of records not yet received: usually none, looked up one by one.
-        let mut left: Vec<String> = enrolled
-            .iter()
-            .zip(&found)
-            .filter(|(_, f)| !**f)
-            .map(|(c, _)| uuid_text(*c))
-            .collect();
-        left.extend(other.into_iter().map(String::from));
         left.sort_unstable();
+        left.dedup();
         for id in left {
             if let Some(k) = store::crosscheck::get_person_key(conn, &id)? {
                 keys.insert(&k);
@@ -579,7 +544,6 @@ fn check(
             });
         }
     }
-
     // Probable matches by name + birth date: pupils studying whose records carry no ID, and (for
     // children without an ID) any pupil studying with the same name and birth date (the pairs
     // looked up in two halves, the second on the twin meanwhile; each pair is its own bucket, so
@@ -669,7 +633,6 @@ fn check(
         .iter()
         .map(|x| x.id_key.clone().unwrap_or_else(|| x.child_id.clone()))
         .collect();
-
     let children_checked = groups.len();
     let state_of = |key: &str, child: Option<&str>| -> Option<String> {
         child
@@ -678,7 +641,9 @@ fn check(
             .cloned()
     };
     // What the rules say of one person (`None`: not listed).
-    let judge = |key: &String, ps: &Vec<Person>| -> Option<Verdict> {
+    // (Each person's records are owned here: their texts move into the entry.)
+    let judge = |key: String, mut ps: Vec<Person>| -> Option<Verdict> {
+        let key = &key;
         if warned.contains(key) {
             return None; // listed below, from the attendance warnings
         }
@@ -689,7 +654,6 @@ fn check(
         if f.is_some_and(|f| f.deferred || f.suspended) {
             return None;
         }
-        let first = &ps[0];
         let child_id = ps.iter().find_map(|p| p.child_id.clone());
         let case = state_of(key, child_id.as_deref());
         if matches!(case.as_deref(), Some("deferred" | "suspended")) {
@@ -702,7 +666,7 @@ fn check(
             return None;
         }
         let mut unnamed = None;
-        for p in ps {
+        for p in &ps {
             let detail = p.life_status_detail.as_deref().map(str::trim).unwrap_or("");
             match p.life_status.as_str() {
                 "moved_away" if detail.is_empty() => {
@@ -721,9 +685,10 @@ fn check(
         if moved_named {
             return None;
         }
-        let mut kinds: BTreeSet<&str> = ps.iter().map(|p| p.kind).collect();
+        // Source KINDs, sorted and once each when the entry is made (`sources`).
+        let mut kinds: Vec<&'static str> = ps.iter().map(|p| p.kind).collect();
         let mut labels: Vec<&str> = Vec::with_capacity(ps.len());
-        for p in ps {
+        for p in &ps {
             if !labels.contains(&&*p.label) {
                 labels.push(&p.label);
             }
@@ -731,7 +696,8 @@ fn check(
         let groups = merge_groups(ps.iter().flat_map(|p| p.priority_groups.iter()));
         let disabled = ps.iter().any(|p| p.disabled);
         let village = ps.iter().find_map(|p| p.village_code.clone());
-        let has = presence(&labels, &complete);
+        let mut has = presence(&labels, &complete);
+        let first = &ps[0];
         let (category, reason, school) = if let Some(why) = unnamed {
             (
                 "place_unnamed",
@@ -739,14 +705,14 @@ fn check(
                 None,
             )
         } else if let Some((school, date)) = f.and_then(|f| f.dropped.clone()) {
-            kinds.insert("roll");
+            kinds.push("roll");
             (
                 "dropped_out",
                 format!("学籍状态为辍学{}", paren_date(&date)),
                 Some(school),
             )
         } else if let Some(date) = f.and_then(|f| f.transferred.clone()) {
-            kinds.insert("roll");
+            kinds.push("roll");
             (
                 "transferred_no_new",
                 format!("学籍已转出{}，未见新的在读学籍", paren_date(&date)),
@@ -782,84 +748,91 @@ fn check(
                 ""
             };
             if !cands.is_empty() {
+                let birth_date = first.birth_date.to_string();
+                let first = ps.swap_remove(0);
                 return Some(Verdict::Confirm(ToConfirm {
-                    child_id: child_id.clone(),
-                    id_number: first.id_key.clone(),
-                    name: first.name.clone(),
-                    village: village.clone(),
-                    birth_date: first.birth_date.to_string(),
+                    child_id,
+                    id_number: first.id_key,
+                    name: first.name,
+                    village,
+                    birth_date,
                     reason: format!(
                         "{has}；学籍中按姓名+出生日期找到{}名可能是同一人的在读学生，请人工确认",
                         cands.len()
                     ),
-                    sources: kinds.iter().map(|s| s.to_string()).collect(),
-                    priority_groups: groups.clone(),
+                    sources: source_kinds(kinds),
+                    priority_groups: groups,
                     candidates: cands,
                 }));
             }
+            has.push_str("，学籍无");
+            has.push_str(rejected_note);
             if disabled {
-                (
-                    "disabled_unplaced",
-                    format!("{has}，学籍无{rejected_note}；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）"),
-                    None,
-                )
+                has.push_str("；残疾儿童，未入学也未安置（随班就读、特殊教育学校、送教上门）");
+                ("disabled_unplaced", has, None)
             } else {
-                (
-                    "not_enrolled",
-                    format!("{has}，学籍无{rejected_note}"),
-                    None,
-                )
+                ("not_enrolled", has, None)
             }
         };
+        let birth = first.birth_date;
+        let first = ps.swap_remove(0);
         Some(Verdict::Listed(entry(
             child_id,
-            first.id_key.clone(),
-            first.name.clone(),
+            first.id_key,
+            first.name,
             village,
-            first.birth_date,
+            birth,
             reason,
             category,
-            kinds.iter().map(|s| s.to_string()).collect(),
+            source_kinds(kinds),
             groups,
             case,
             school,
         )))
     };
-    // Judged on two threads when there are many (each keeps its share's order; the lists are
-    // sorted below).
-    let all: Vec<(&String, &Vec<Person>)> = groups.iter().collect();
-    let (head, tail) = all.split_at(if all.len() >= SPLIT_AT {
-        all.len() / 2
+    // The roll-only pupils below are those no source names (asked before the groups are
+    // handed to the judging threads).
+    let named: HashSet<&str> = facts
+        .keys()
+        .filter(|k| groups.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    // Judged on two threads when there are many, each sorting its own share; the shares are
+    // merged below.
+    let mut head: Vec<(String, Vec<Person>)> = groups.into_iter().collect();
+    let tail = if head.len() >= SPLIT_AT {
+        head.split_off(head.len() / 2)
     } else {
-        all.len()
-    });
-    let (mut verdicts, more) = std::thread::scope(|s| {
-        let job = (!tail.is_empty()).then(|| {
-            s.spawn(|| {
-                tail.iter()
-                    .filter_map(|(k, ps)| judge(k, ps))
-                    .collect::<Vec<_>>()
-            })
-        });
-        let mine: Vec<Verdict> = head.iter().filter_map(|(k, ps)| judge(k, ps)).collect();
+        Vec::new()
+    };
+    let judge_all = |part: Vec<(String, Vec<Person>)>| {
+        let mut listed = Vec::new();
+        let mut confirm = Vec::new();
+        for (k, ps) in part {
+            match judge(k, ps) {
+                Some(Verdict::Listed(x)) => listed.push(x),
+                Some(Verdict::Confirm(x)) => confirm.push(x),
+                None => {}
+            }
+        }
+        confirm.sort_by(confirm_order);
+        (sort_suspected(listed), confirm)
+    };
+    let (mine, more) = std::thread::scope(|s| {
+        let job = (!tail.is_empty()).then(|| s.spawn(|| judge_all(tail)));
+        let mine = judge_all(head);
         (mine, job.map(|h| h.join()))
     });
-    if let Some(more) = more {
-        verdicts.extend(joined(more)?);
-    }
-    drop(all);
-    let mut suspected = Vec::with_capacity(verdicts.len());
-    let mut to_confirm = Vec::new();
-    for v in verdicts {
-        match v {
-            Verdict::Listed(x) => suspected.push(x),
-            Verdict::Confirm(x) => to_confirm.push(x),
-        }
-    }
+    let (theirs, theirs_confirm) = match more {
+        Some(more) => joined(more)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    let (mine, mine_confirm) = mine;
+    let mut suspected = Vec::new();
 
     // Pupils on a roll only (no source names them) whose roll status is 辍学.
     for (key, f) in &facts {
-        if groups.contains_key(key) || f.studying || f.finished || f.deferred || f.suspended {
+        if named.contains(key.as_str()) || f.studying || f.finished || f.deferred || f.suspended {
             continue;
         }
         let (Some((school, date)), Some(rc)) = (&f.dropped, &f.roll_child) else {
@@ -946,29 +919,14 @@ fn check(
             school_code: Some(x.school_code.clone()),
         });
     }
-
-    // Sort an index of references, then move each entry once (the entries are large); the
-    // working sets are freed on the other core meanwhile.
-    let (suspected, to_confirm) = std::thread::scope(|s| {
-        s.spawn(move || drop((groups, facts, by_name_birth)));
-        let mut order: Vec<usize> = (0..suspected.len()).collect();
-        order.sort_unstable_by(|&i, &j| {
-            let (a, b) = (&suspected[i], &suspected[j]);
-            (&a.village, &a.name, &a.birth_date, &a.child_id, i).cmp(&(
-                &b.village,
-                &b.name,
-                &b.birth_date,
-                &b.child_id,
-                j,
-            ))
-        });
-        let mut slots: Vec<Option<Suspected>> = suspected.into_iter().map(Some).collect();
-        let suspected: Vec<Suspected> = order.iter().filter_map(|&i| slots[i].take()).collect();
-        to_confirm.sort_by(|a, b| {
-            (&a.village, &a.name, &a.child_id).cmp(&(&b.village, &b.name, &b.child_id))
-        });
-        (suspected, to_confirm)
-    });
+    // Every list sorted, merged (a stable merge: on equal keys the earlier list first, as one
+    // stable sort of the lists one after the other would order them).
+    drop(named);
+    let suspected = merge_sorted(
+        vec![mine, theirs, sort_suspected(suspected)],
+        suspected_order,
+    );
+    let to_confirm = merge_sorted(vec![mine_confirm, theirs_confirm], confirm_order);
     let by_source = per_source(conn, &suspected, &to_confirm)?;
     Ok(CrossCheck {
         as_of: as_of.to_string(),
@@ -978,6 +936,62 @@ fn check(
         children_checked,
         by_source,
     })
+}
+
+/// The order of the suspected list: village, name, birth date, child id.
+fn suspected_order(a: &Suspected, b: &Suspected) -> std::cmp::Ordering {
+    (&a.village, &a.name, &a.birth_date, &a.child_id).cmp(&(
+        &b.village,
+        &b.name,
+        &b.birth_date,
+        &b.child_id,
+    ))
+}
+
+/// The order of the probable matches: village, name, child id.
+fn confirm_order(a: &ToConfirm, b: &ToConfirm) -> std::cmp::Ordering {
+    (&a.village, &a.name, &a.child_id).cmp(&(&b.village, &b.name, &b.child_id))
+}
+
+/// The entries in [`suspected_order`], stable: an index of references is sorted, then each
+/// (large) entry is moved once.
+fn sort_suspected(list: Vec<Suspected>) -> Vec<Suspected> {
+    let mut order: Vec<usize> = (0..list.len()).collect();
+    order.sort_unstable_by(|&i, &j| suspected_order(&list[i], &list[j]).then(i.cmp(&j)));
+    let mut slots: Vec<Option<Suspected>> = list.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
+/// Merges lists each sorted by `order` into one; on equal keys the earlier list's entry first.
+fn merge_sorted<T>(lists: Vec<Vec<T>>, order: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    let mut lists: Vec<std::iter::Peekable<std::vec::IntoIter<T>>> = lists
+        .into_iter()
+        .map(|l| l.into_iter().peekable())
+        .collect();
+    loop {
+        let mut best: Option<(usize, &T)> = None;
+        for (i, l) in lists.iter_mut().enumerate() {
+            if let Some(x) = l.peek() {
+                match best {
+                    Some((_, b)) if order(x, b) != std::cmp::Ordering::Less => {}
+                    _ => best = Some((i, x)),
+                }
+            }
+        }
+        let Some((i, _)) = best else { break };
+        if let Some(x) = lists[i].next() {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// The source KINDs of an entry: sorted, once each.
+fn source_kinds(mut kinds: Vec<&str>) -> Vec<String> {
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds.into_iter().map(str::to_string).collect()
 }
 
 #[allow(clippy::too_many_arguments)]

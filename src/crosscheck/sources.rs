@@ -18,6 +18,7 @@ use crate::store::crosscheck::{RosterRef, RosterRow};
 use crate::store::record::codes_from_text;
 use chrono::NaiveDate;
 use rusqlite::Connection;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One record of a child in one source.
@@ -54,6 +55,9 @@ pub struct Batch {
     pub label: Arc<str>,
     /// `(rowid, person key)` of each record in the window.
     pub keys: Vec<(i64, Key)>,
+    /// The rosters only: the priority groups of every household that has any, by household id
+    /// (read once with the keys, so that fetching a child needs no join to its household).
+    pub households: HashMap<Box<str>, Box<str>>,
 }
 
 /// A source of children who should be in school.
@@ -183,16 +187,21 @@ impl Source for Roster {
             &w.born_after.to_string(),
             |rowid, key| keys.push((rowid, key_of_bytes(key))),
         )?;
+        let mut households = HashMap::new();
+        store::crosscheck::for_each_household_groups(conn, |id, groups| {
+            households.insert(id.into(), groups.into());
+        })?;
         Ok(vec![Batch {
             part: 0,
             label: ROSTER_LABEL.into(),
             keys,
+            households,
         }])
     }
 
     fn fetch(&self, conn: &Connection, batch: &Batch, rowids: &[i64]) -> Result<Vec<Person>> {
         let mut out = Vec::with_capacity(rowids.len());
-        store::crosscheck::for_each_roster_by_rowids(conn, rowids, |r| {
+        store::crosscheck::for_each_roster_by_rowids(conn, rowids, &batch.households, |r| {
             if let Some(p) = Roster::person_ref(r, &batch.label) {
                 out.push(p);
             }

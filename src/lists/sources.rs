@@ -61,6 +61,7 @@ impl Source for ListSource {
                 part: v.id,
                 label: source_label(&v.kind, &v.source, &v.as_of).into(),
                 keys,
+                households: Default::default(),
             });
         }
         Ok(out)

@@ -3,8 +3,10 @@
 //! other statuses, and the name + birth-date lookups of probable matches.
 
 use crate::error::Result;
+use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
 use rusqlite::types::{Type, ValueRef};
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::cmp::Ordering;
 
 /// The key a person is linked by: the ID (`id_key`), or the child record's own id without one.
 pub const PERSON_KEY: &str = "COALESCE(c.id_key, c.id)";
@@ -35,37 +37,54 @@ fn bytes_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<
     }
 }
 
-/// Calls `f` with the child id of every current (在读) enrolment (one scan of the covering index
-/// `enrolments_studying`, in child id order; the id's bytes, not checked as UTF-8).
-pub fn for_each_studying_child(conn: &Connection, mut f: impl FnMut(&[u8])) -> Result<()> {
-    let mut st = conn.prepare_cached(
-        "SELECT child_id FROM enrolments INDEXED BY enrolments_studying
-         WHERE status = 'studying' AND deleted = 0",
-    )?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        if let Some(id) = bytes_ref(r, 0)? {
-            f(id);
-        }
-    }
-    Ok(())
-}
-
-/// Calls `f(id, id_key)` for every live child outside any household (the schools' own pupil
-/// records), read from the partial covering index `children_roll` in one sequential scan (the
-/// texts' bytes, not checked as UTF-8).
-pub fn for_each_roll_child_key(
+/// Walks the current (在读) enrolments' child ids (the covering index `enrolments_studying`) and
+/// the schools' own pupil records `(id, id_key)` (the partial covering index `children_roll`)
+/// side by side, both in id order, as one merge join: `hit(key)` with the person key (`id_key`,
+/// else the id) of each pupil record with a current enrolment, once per record; `miss(child_id)`
+/// with each enrolled child id that is no live pupil record (a household child enrolled
+/// directly, a deleted record, a record not received yet), once per enrolment. The texts'
+/// bytes are compared as SQLite's BINARY collation orders them (`memcmp`), never copied.
+pub fn merge_studying_roll_keys(
     conn: &Connection,
-    mut f: impl FnMut(&[u8], Option<&[u8]>),
+    mut hit: impl FnMut(&[u8]),
+    mut miss: impl FnMut(&[u8]),
 ) -> Result<()> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, id_key FROM children INDEXED BY children_roll
-         WHERE household_id IS NULL AND deleted = 0",
+    let mut enrolled = conn.prepare_cached(
+        "SELECT child_id FROM enrolments INDEXED BY enrolments_studying
+         WHERE status = 'studying' AND deleted = 0 ORDER BY child_id",
     )?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        if let Some(id) = bytes_ref(r, 0)? {
-            f(id, bytes_ref(r, 1)?);
+    let mut pupils = conn.prepare_cached(
+        "SELECT id, id_key FROM children INDEXED BY children_roll
+         WHERE household_id IS NULL AND deleted = 0 ORDER BY id",
+    )?;
+    let mut e_rows = enrolled.query([])?;
+    let mut p_rows = pupils.query([])?;
+    p_rows.advance()?;
+    // The current pupil record already reported (a child with two 在读 enrolments counts once).
+    let mut reported = false;
+    while let Some(e) = e_rows.next()? {
+        let Some(id) = bytes_ref(e, 0)? else { continue };
+        let mut found = false;
+        while let Some(r) = p_rows.get() {
+            let pid = bytes_ref(r, 0)?.unwrap_or_default();
+            match pid.cmp(id) {
+                Ordering::Less => {
+                    p_rows.advance()?;
+                    reported = false;
+                }
+                Ordering::Equal => {
+                    if !reported {
+                        hit(bytes_ref(r, 1)?.unwrap_or(pid));
+                        reported = true;
+                    }
+                    found = true;
+                    break;
+                }
+                Ordering::Greater => break,
+            }
+        }
+        if !found {
+            miss(id);
         }
     }
     Ok(())
@@ -205,28 +224,63 @@ fn text_req<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str>
     text_ref(r, i)?.ok_or_else(|| rusqlite::Error::InvalidColumnType(i, String::new(), Type::Null))
 }
 
-/// Calls `f` with each roster child stored at these rowids (in rowid order), borrowed.
+/// Calls `f(id, priority_groups)` for every household that has priority groups (deleted or
+/// not, as the household join of `ROSTER_SELECT` reads them), from the partial covering index
+/// `households_groups`.
+pub fn for_each_household_groups(conn: &Connection, mut f: impl FnMut(&str, &str)) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, priority_groups FROM households INDEXED BY households_groups
+         WHERE priority_groups != '[]'",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        if let (Some(id), Some(groups)) = (text_ref(r, 0)?, text_ref(r, 1)?) {
+            f(id, groups);
+        }
+    }
+    Ok(())
+}
+
+/// Calls `f` with each roster child stored at these rowids (in rowid order), borrowed: the
+/// child's own columns only; the household's groups come from `groups` (household id → groups,
+/// see [`for_each_household_groups`]) and its village is looked up only for a child without
+/// one of its own, so the result is that of `ROSTER_SELECT` without a join per child.
 pub fn for_each_roster_by_rowids(
     conn: &Connection,
     rowids: &[i64],
+    groups: &std::collections::HashMap<Box<str>, Box<str>>,
     mut f: impl FnMut(RosterRef<'_>),
 ) -> Result<()> {
+    let mut village_of = conn.prepare_cached(
+        "SELECT village_code FROM households INDEXED BY households_cover WHERE id = ?1",
+    )?;
     for_rowids(
         conn,
-        &format!("{ROSTER_SELECT} WHERE c.rowid IN ({{rowids}})"),
+        "SELECT c.id, c.id_key, c.name, c.birth_date, c.village_code, c.flags, c.disability_type,
+                c.life_status, c.life_status_detail, c.household_id
+         FROM children c WHERE c.rowid IN ({rowids})",
         rowids,
         |r| {
+            let household = text_ref(r, 9)?;
+            let own_village = text_ref(r, 4)?;
+            let fallback: Option<String> = match (own_village, household) {
+                (None, Some(h)) => village_of
+                    .query_row([h], |v| v.get::<_, Option<String>>(0))
+                    .optional()?
+                    .flatten(),
+                _ => None,
+            };
             f(RosterRef {
                 child_id: text_req(r, 0)?,
                 id_key: text_ref(r, 1)?,
                 name: text_req(r, 2)?,
                 birth_date: text_req(r, 3)?,
-                village_code: text_ref(r, 4)?,
+                village_code: own_village.or(fallback.as_deref()),
                 flags: text_req(r, 5)?,
                 disability_type: text_ref(r, 6)?,
                 life_status: text_req(r, 7)?,
                 life_status_detail: text_ref(r, 8)?,
-                household_groups: text_ref(r, 9)?,
+                household_groups: household.and_then(|h| groups.get(h)).map(|g| &**g),
             });
             Ok(())
         },
