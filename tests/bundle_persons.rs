@@ -300,3 +300,40 @@ fn a_probable_match_rejected_in_the_cross_check_travels_with_the_county_to_its_n
     let s = r.suspected.iter().find(|s| s.name == "周无证").unwrap();
     assert!(s.reason.contains("已核实不是同一人"), "{}", s.reason);
 }
+
+#[test]
+fn a_child_confirmed_to_be_a_studying_pupil_is_not_listed_by_the_cross_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, _) = county_and_new_laptop(dir.path());
+    let child = roster_child_without_id(&mut a, "吴无证", "2015-06-01", 10);
+    let other = pupil(&mut a, "吴无证", "2015-06-01", None, 10);
+    let check = |s: &Site| {
+        let settings = baoxue::settings::Settings::load(s.reg.conn()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 15).unwrap();
+        let r = baoxue::crosscheck::run(s.reg.conn(), &settings, day).unwrap();
+        let proposed = r.to_confirm.iter().any(|m| m.name == "吴无证");
+        let listed = r.suspected.iter().any(|m| m.name == "吴无证");
+        (proposed, listed)
+    };
+    assert_eq!(check(&a), (true, false), "a probable match, for a person");
+    baoxue::persons::decide(
+        &mut a.reg,
+        &child,
+        &other,
+        true,
+        "村校核实：同一儿童",
+        &at(20),
+    )
+    .unwrap();
+    assert_eq!(check(&a), (false, false), "confirmed: studying, not listed");
+    baoxue::persons::decide(
+        &mut a.reg,
+        &child,
+        &other,
+        false,
+        "复核：不是同一人",
+        &at(30),
+    )
+    .unwrap();
+    assert_eq!(check(&a), (false, true), "rejected: listed as not enrolled");
+}

@@ -173,9 +173,25 @@ pub fn reject_match(
 /// site) and the local rejections stored before they travelled (`match_rejections`).
 pub fn rejected_pairs(conn: &Connection) -> Result<HashSet<(String, String)>> {
     let mut pairs = store::match_rejections::list_pairs(conn)?;
-    for (a, b) in store::person_links::list_pairs(conn, "different")? {
-        pairs.insert((b.clone(), a.clone()));
-        pairs.insert((a, b));
-    }
+    both_orders(
+        &mut pairs,
+        store::person_links::list_pairs(conn, "different")?,
+    );
     Ok(pairs)
+}
+
+/// Every pair of records a person decided are one child (`baoxue person confirm`, a live `same`
+/// link), in both orders: the cross-check counts such a child as studying when the other record
+/// is a studying pupil.
+pub fn confirmed_pairs(conn: &Connection) -> Result<HashSet<(String, String)>> {
+    let mut pairs = HashSet::new();
+    both_orders(&mut pairs, store::person_links::list_pairs(conn, "same")?);
+    Ok(pairs)
+}
+
+fn both_orders(set: &mut HashSet<(String, String)>, pairs: Vec<(String, String)>) {
+    for (a, b) in pairs {
+        set.insert((b.clone(), a.clone()));
+        set.insert((a, b));
+    }
 }

@@ -581,6 +581,8 @@ fn check(
     }
     // Pairs a person decided are not the same child (`baoxue crosscheck reject`).
     let rejected = confirm::rejected_pairs(conn)?;
+    // Pairs a person decided are the same child (`baoxue person confirm`).
+    let confirmed = confirm::confirmed_pairs(conn)?;
     // Decisions that clear a child: approved deferrals in open cases, placements in force,
     // verification findings this school year.
     let mut case_state: HashMap<String, String> = HashMap::new();
@@ -733,14 +735,19 @@ fn check(
                         .collect()
                 })
                 .unwrap_or_default();
+            // A studying pupil a person confirmed to be this child: studying, not listed.
+            let linked = |pairs: &HashSet<(String, String)>, c: &Candidate| {
+                ps.iter()
+                    .filter_map(|p| p.child_id.as_ref())
+                    .any(|id| pairs.contains(&(id.clone(), c.child_id.clone())))
+            };
+            if !confirmed.is_empty() && cands.iter().any(|c| linked(&confirmed, c)) {
+                return None;
+            }
             // Pairs a person rejected are never proposed again.
             let before = cands.len();
             if !rejected.is_empty() {
-                cands.retain(|c| {
-                    !ps.iter()
-                        .filter_map(|p| p.child_id.as_ref())
-                        .any(|id| rejected.contains(&(id.clone(), c.child_id.clone())))
-                });
+                cands.retain(|c| !linked(&rejected, c));
             }
             let rejected_note = if cands.len() < before {
                 "（按姓名+出生日期找到的在读学生已核实不是同一人）"
