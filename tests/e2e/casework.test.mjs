@@ -40,9 +40,9 @@ function weekdaysBefore(n) {
 
 /** Clicks the button CSS inside the first row of TABLE whose text contains TEXT. */
 async function clickInRow(d, table, text, button) {
-  await waitText(d, `${table} .el-table__row`, text)
+  await waitText(d, `${table} :is(.el-table__row, .el-table-v2__row)`, text)
   const ok = await d.executeScript(`
-    const row = Array.from(document.querySelectorAll(arguments[0] + ' .el-table__body .el-table__row'))
+    const row = Array.from(document.querySelectorAll(arguments[0] + ' :is(.el-table__body .el-table__row, .el-table-v2__row)'))
       .find((r) => r.innerText.includes(arguments[1]) && r.getBoundingClientRect().height > 0)
     const b = row && row.querySelector(arguments[2])
     if (b) b.click()
@@ -226,7 +226,7 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     await click(d, '[data-test="case-drawer"] .el-drawer__close-btn')
 
     // The list shows it closed; the list exports.
-    await d.wait(async () => (await texts(d, '[data-test="cases-table"] .el-table__body .el-table__row'))
+    await d.wait(async () => (await texts(d, '[data-test="cases-table"] .el-table-v2__row'))
       .some((r) => r.includes(child) && r.includes('销号')), T, '个案列表中应显示该个案已销号')
     await shot(d, '35-cases.png')
     await click(d, '[data-test="cases-export-xlsx"]')
@@ -292,8 +292,8 @@ test('cross-check → home visit → case → persuasion → return → 销号, 
     // 首页's “cases that need action” opens the case list filtered to them.
     await click(d, '[data-nav="home"]')
     await click(d, '[data-test="home-cases"]')
-    await find(d, '[data-test="cases-table"] .el-table__row', 60000)
-    const needing = await texts(d, '[data-test="cases-table"] .el-table__body .el-table__row')
+    await find(d, '[data-test="cases-table"] .el-table-v2__row', 60000)
+    const needing = await texts(d, '[data-test="cases-table"] .el-table-v2__row')
     assert.ok(needing.length > 0 && needing.every((r) => !r.includes('销号')), '待办个案中不应有已销号的个案')
   } finally {
     await d.quit()
