@@ -147,8 +147,7 @@ pub fn reject_match(
     store::children::get(w.conn(), pupil_id)?
         .filter(|c| !c.meta.deleted)
         .ok_or_else(|| not_found("在读学生", pupil_id))?;
-    let already = store::match_rejections::list_pairs(w.conn())?
-        .contains(&(child_id.to_string(), pupil_id.to_string()));
+    let already = store::match_rejections::contains(w.conn(), child_id, pupil_id)?;
     let reason = match reason.trim() {
         "" => "比对核查：核实不是同一人",
         r => r,

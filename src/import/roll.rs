@@ -420,14 +420,7 @@ fn fill_child(child: &mut Child, r: &RollRow) -> Vec<&'static str> {
         );
     }
     let mut flags = child.flags.clone();
-    for (code, on) in &r.flags {
-        let has = flags.iter().any(|f| f == code);
-        if *on && !has {
-            flags.push(code.to_string());
-        } else if !on && has {
-            flags.retain(|f| f != code);
-        }
-    }
+    apply_flags(&mut flags, &r.flags);
     set_if(&mut child.flags, &flags, "flags", &mut changed);
     if let Some(t) = &r.disability_type {
         set_if(
@@ -574,6 +567,19 @@ type NewRecords = (
     Vec<RowGuardian>,
 );
 
+/// Sets or clears each yes/no flag the sheet gave (`是` adds the code once, `否` removes it);
+/// flags the sheet has no column for stay as they are.
+fn apply_flags(flags: &mut Vec<String>, sheet: &[(&'static str, bool)]) {
+    for (code, on) in sheet {
+        let has = flags.iter().any(|f| f == code);
+        if *on && !has {
+            flags.push(code.to_string());
+        } else if !on && has {
+            flags.retain(|f| f != code);
+        }
+    }
+}
+
 fn new_records(
     child_meta: crate::domain::Meta,
     enrolment_meta: crate::domain::Meta,
@@ -582,14 +588,7 @@ fn new_records(
     r: RollRow,
 ) -> NewRecords {
     let mut flags: Vec<String> = Vec::new();
-    for (code, on) in &r.flags {
-        let has = flags.iter().any(|f| f == code);
-        if *on && !has {
-            flags.push(code.to_string());
-        } else if !on && has {
-            flags.retain(|f| f != code);
-        }
-    }
+    apply_flags(&mut flags, &r.flags);
     let key = if r.id_number.is_some() || r.student_no.is_some() {
         r.id_key
     } else {

@@ -4,7 +4,7 @@
 //! (`crosscheck::confirm::reject_match`); kept and read so that older rejections still count.
 
 use crate::error::Result;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashSet;
 
 /// Every rejected (child, pupil) pair.
@@ -12,4 +12,16 @@ pub fn list_pairs(conn: &Connection) -> Result<HashSet<(String, String)>> {
     let mut st = conn.prepare("SELECT child_id, pupil_id FROM match_rejections")?;
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<HashSet<_>, _>>()?)
+}
+
+/// Whether this (child, pupil) pair was rejected here before rejections travelled.
+pub fn contains(conn: &Connection, child_id: &str, pupil_id: &str) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM match_rejections WHERE child_id = ?1 AND pupil_id = ?2",
+            [child_id, pupil_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
