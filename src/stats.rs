@@ -20,7 +20,7 @@ use crate::store::population::{self, EnrolmentRow, PersonRow};
 use chrono::{Datelike, NaiveDate};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The school year (its September's year) a date falls in.
 pub fn school_year_of(d: NaiveDate) -> i32 {
@@ -219,19 +219,28 @@ fn context(conn: &Connection) -> Result<Context> {
     })
 }
 
-/// Each record's person key: the linked ID number, else the record id; records a person decided
-/// are one child (`baoxue person confirm`, a live `same` link) share the smallest of their keys,
-/// followed transitively (a roster child without an ID and the pupil record it was confirmed to
-/// be count once, as enrolled).
-fn person_keys(people: &[PersonRow], same: &[(String, String)]) -> HashMap<String, String> {
-    let own = |p: &PersonRow| p.id_key.clone().unwrap_or_else(|| p.child_id.clone());
-    let mut key_of: HashMap<String, String> = people
-        .iter()
-        .map(|p| (p.child_id.clone(), own(p)))
-        .collect();
+/// A record's own person key: the linked ID number, else the record id.
+fn own_key(p: &PersonRow) -> String {
+    p.id_key.clone().unwrap_or_else(|| p.child_id.clone())
+}
+
+/// The person keys that live `same` links (`baoxue person confirm`) change, by record id: records
+/// decided to be one child share the smallest of their own keys, followed transitively (a roster
+/// child without an ID and the pupil record it was confirmed to be count once, as enrolled).
+/// Every other record keeps [`own_key`].
+fn joined_keys(people: &[PersonRow], same: &[(String, String)]) -> HashMap<String, String> {
     if same.is_empty() {
-        return key_of;
+        return HashMap::new();
     }
+    let linked: HashSet<&str> = same
+        .iter()
+        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+        .collect();
+    let own: HashMap<&str, String> = people
+        .iter()
+        .filter(|p| linked.contains(p.child_id.as_str()))
+        .map(|p| (p.child_id.as_str(), own_key(p)))
+        .collect();
     // Union-find over keys; the root of a set is its smallest key.
     let mut parent: HashMap<String, String> = HashMap::new();
     fn root(parent: &HashMap<String, String>, k: &str) -> String {
@@ -242,7 +251,7 @@ fn person_keys(people: &[PersonRow], same: &[(String, String)]) -> HashMap<Strin
         k
     }
     for (a, b) in same {
-        let (Some(ka), Some(kb)) = (key_of.get(a), key_of.get(b)) else {
+        let (Some(ka), Some(kb)) = (own.get(a.as_str()), own.get(b.as_str())) else {
             continue;
         };
         let (ra, rb) = (root(&parent, ka), root(&parent, kb));
@@ -251,10 +260,15 @@ fn person_keys(people: &[PersonRow], same: &[(String, String)]) -> HashMap<Strin
             parent.insert(hi, lo);
         }
     }
-    for k in key_of.values_mut() {
-        *k = root(&parent, k);
+    // Records sharing an ID with a linked record but not linked themselves follow their key.
+    let mut out = HashMap::new();
+    for p in people {
+        let k = own_key(p);
+        if parent.contains_key(&k) {
+            out.insert(p.child_id.clone(), root(&parent, &k));
+        }
     }
-    key_of
+    out
 }
 
 /// Computes every rate and case count as of a day.
@@ -268,13 +282,11 @@ pub fn compute(conn: &Connection, as_of: NaiveDate) -> Result<Stats> {
     // Persons: records linked by ID number, or decided to be one child, count once (a record
     // with a village stands for the person, so that a roster child is not placed by its school).
     let same = store::person_links::list_pairs(conn, "same")?;
-    let mut key_of = person_keys(&people, &same);
+    let mut joined = joined_keys(&people, &same);
     let mut person_of_child: HashMap<&str, String> = HashMap::new();
     let mut persons: BTreeMap<String, &PersonRow> = BTreeMap::new();
     for p in &people {
-        let key = key_of
-            .remove(&p.child_id)
-            .unwrap_or_else(|| p.child_id.clone());
+        let key = joined.remove(&p.child_id).unwrap_or_else(|| own_key(p));
         person_of_child.insert(&p.child_id, key.clone());
         let slot = persons.entry(key).or_insert(p);
         if slot.village_code.is_none() && p.village_code.is_some() {
