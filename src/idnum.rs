@@ -273,6 +273,10 @@ pub fn check_char(first17: &str) -> char {
 }
 
 fn upgrade_15(s: &str) -> Result<IdNumber, IdError> {
+    // The same region rule as an 18-digit number: a number that parses must parse again.
+    if &s[0..2] == "00" {
+        return Err(IdError::BadRegion);
+    }
     let first17 = format!("{}19{}", &s[..6], &s[6..15]);
     birth_date_of(&first17[6..14]).ok_or(IdError::BadBirthDate)?;
     let c = check_char(&first17);
@@ -467,6 +471,8 @@ mod tests {
         assert_eq!(&id.as_str()[..17], "11010519491231002");
         assert_eq!(id.as_str().len(), 18);
         assert!(IdNumber::parse(id.as_str()).is_ok());
+        // Region 00 is refused in the old form as in the new, so a parsed number parses again.
+        assert_eq!(IdNumber::parse("000000000000000"), Err(IdError::BadRegion));
     }
 
     #[test]
