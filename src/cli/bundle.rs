@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 pub enum SiteCmd {
     /// 输出本单位的公开密钥卡（交给县教育局或下级单位）
     Card {
+        /// 写出密钥卡的文件
         #[arg(long)]
         out: PathBuf,
     },
     /// 信任另一单位的密钥卡（请先电话核对指纹）
     Trust {
+        /// 对方单位的密钥卡文件
         card: PathBuf,
         /// 电话核对过的指纹（20位数字，可带空格）
         #[arg(long)]
@@ -25,12 +27,15 @@ pub enum SiteCmd {
     List,
     /// 本登记库已从备份恢复：此后的数据包开始新序列并声明恢复
     MarkRestored {
+        /// 原因（记入审计日志）
         #[arg(long)]
         reason: String,
     },
     /// 处理链条分叉：解除冻结（数据包可重新导入），记录决定人和理由
     ResolveFork {
+        /// 链条分叉的单位编号（见 site list）
         site: String,
+        /// 原因（记入审计日志）
         #[arg(long)]
         reason: String,
     },
@@ -41,9 +46,13 @@ pub enum BundleCmd {
     /// 导出数据包（默认增量、发给已信任的县教育局）
     Export(ExportArgs),
     /// 查看数据包清单和签名，不导入
-    Inspect { file: PathBuf },
+    Inspect {
+        /// 数据包文件
+        file: PathBuf,
+    },
     /// 导入一个或多个数据包
     Import {
+        /// 数据包文件，可一次多个，顺序不限
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -59,6 +68,7 @@ pub enum BundleCmd {
 
 #[derive(Args)]
 pub struct ExportArgs {
+    /// 写出的数据包文件（如 U 盘上的 .bxb 文件）
     #[arg(long)]
     out: PathBuf,
     /// 收件单位：密钥卡文件或单位编号（默认：县教育局）
@@ -73,12 +83,16 @@ pub struct ExportArgs {
 pub enum HeldCmd {
     List,
     Accept {
+        /// 暂扣数据包的编号（见 bundle held list）
         id: String,
+        /// 原因（记入审计日志）
         #[arg(long)]
         reason: String,
     },
     Refuse {
+        /// 暂扣数据包的编号（见 bundle held list）
         id: String,
+        /// 原因（记入审计日志）
         #[arg(long)]
         reason: String,
     },
@@ -90,7 +104,9 @@ pub enum WaitingCmd {
     List,
     /// 强制导入一条等待中的记录（记录处理人和理由）
     Force {
+        /// 等待中记录的编号（见 bundle waiting list）
         record_id: String,
+        /// 原因（记入审计日志）
         #[arg(long)]
         reason: String,
     },
@@ -98,6 +114,7 @@ pub enum WaitingCmd {
 
 #[derive(Args)]
 pub struct BenchArgs {
+    /// 模拟全县的儿童人数
     #[arg(long, default_value_t = 200_000)]
     children: usize,
     /// 工作目录（默认：临时目录）
@@ -111,15 +128,20 @@ pub enum ConflictsCmd {
     List,
     /// 显示一条冲突的各方（身份证号、电话默认打码）
     Show {
+        /// 冲突记录的编号（见 conflicts list）
         record_id: String,
+        /// 显示完整身份证号和电话（记入审计日志）
         #[arg(long)]
         reveal: bool,
     },
     /// 处理冲突：保留一方（版本号或 winner），处理结果随下一个数据包传出
     Resolve {
+        /// 冲突记录的编号（见 conflicts list）
         record_id: String,
+        /// 保留的一方：其版本号，或 winner（按规则胜出的一方）
         #[arg(long)]
         keep: String,
+        /// 原因（记入审计日志）
         #[arg(long)]
         reason: String,
     },

@@ -171,6 +171,7 @@ pub struct WarningsArgs {
     /// 乡镇9位区划代码
     #[arg(long)]
     township: Option<String>,
+    /// 计算到哪一天（默认今天）
     #[arg(long)]
     as_of: Option<String>,
 }
@@ -216,6 +217,7 @@ pub fn warnings(a: WarningsArgs, ctx: &Ctx) -> Result<i32> {
 pub enum AttendanceCmd {
     /// 登记一个班某天的考勤：列出缺勤、请假的学生，其余记为出勤
     Record {
+        /// 学校代码
         #[arg(long)]
         school: String,
         /// 日期（默认今天）
@@ -373,6 +375,7 @@ pub struct MonthlyArgs {
     /// 月份，如 2026-10
     #[arg(long)]
     month: String,
+    /// 只统计这所学校（学校代码）
     #[arg(long)]
     school: Option<String>,
 }
@@ -413,10 +416,13 @@ pub fn monthly(a: MonthlyArgs, ctx: &Ctx) -> Result<i32> {
 /// `baoxue bench crosscheck`.
 #[derive(Args)]
 pub struct BenchCrosscheckArgs {
+    /// 学户册儿童人数
     #[arg(long, default_value_t = 250_000)]
     children: usize,
+    /// 在籍学生人数
     #[arg(long, default_value_t = 200_000)]
     enrolments: usize,
+    /// 计时次数（取中位数）
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// 基准登记库文件（默认临时目录，须为新文件；已存在则直接在其上计时）
@@ -517,6 +523,7 @@ pub enum CaseCmd {
         /// 建档日期（默认今天）
         #[arg(long)]
         date: Option<String>,
+        /// 备注
         #[arg(long)]
         note: Option<String>,
     },
@@ -524,6 +531,7 @@ pub enum CaseCmd {
     Attempt {
         /// 个案编号（可只写后8位）
         case: String,
+        /// 劝返日期（默认今天）
         #[arg(long)]
         date: Option<String>,
         /// 参与人，逗号分隔，如 "李老师（学校）,王干部（乡镇）"
@@ -544,12 +552,15 @@ pub enum CaseCmd {
     },
     /// 变更个案状态
     Transition {
+        /// 个案编号（可只写后8位）
         case: String,
         /// 目标状态（代码或名称）：confirmed 已确认辍学、persuading 劝返中、returned 已复学、placed 已安置、deferred 延缓入学、suspended 休学、closed 销号
         #[arg(long)]
         to: String,
+        /// 变更日期（默认今天）
         #[arg(long)]
         date: Option<String>,
+        /// 备注
         #[arg(long)]
         note: Option<String>,
         /// 审批人（延缓入学、休学、销号）
@@ -572,7 +583,10 @@ pub enum CaseCmd {
         reason: Option<String>,
     },
     /// 查看个案及全部记录
-    Show { case: String },
+    Show {
+        /// 个案编号（可只写后8位）
+        case: String,
+    },
     /// 列出个案
     List {
         /// 只列某一状态
@@ -581,6 +595,7 @@ pub enum CaseCmd {
     },
     /// 复学观察名单（防反弹）
     Watch {
+        /// 按哪一天计算（默认今天）
         #[arg(long)]
         as_of: Option<String>,
     },
@@ -810,11 +825,13 @@ pub enum PlacementCmd {
         /// 安置方式：插班、单独编班、普职融合、个别辅导、随班就读、送教上门、特殊教育学校
         #[arg(long)]
         placement: String,
+        /// 安置学校代码
         #[arg(long)]
         school: Option<String>,
         /// 起始日期（默认今天）
         #[arg(long)]
         since: Option<String>,
+        /// 备注
         #[arg(long)]
         note: Option<String>,
     },
@@ -860,6 +877,7 @@ pub fn placement_cmd(c: PlacementCmd, ctx: &Ctx) -> Result<i32> {
 pub enum VerifyCmd {
     /// 按四查三比对结果生成核查任务（每名儿童一个未完成任务）
     Create {
+        /// 按哪一天比对（默认今天）
         #[arg(long)]
         as_of: Option<String>,
     },
@@ -882,6 +900,7 @@ pub enum VerifyCmd {
         /// 学校/地点/去向/说明
         #[arg(long)]
         detail: Option<String>,
+        /// 核查日期（默认今天）
         #[arg(long)]
         date: Option<String>,
         /// 核查人
@@ -988,6 +1007,7 @@ pub fn verify_cmd(c: VerifyCmd, ctx: &Ctx) -> Result<i32> {
 pub enum NoticeCmd {
     /// 入学通知书：秋季入一年级、初一的学户册儿童，每人一页
     Enrol {
+        /// 写出的通知书文件（HTML，可打印）
         #[arg(long)]
         out: PathBuf,
         /// 入学年份（默认今年）
@@ -1007,6 +1027,7 @@ pub enum NoticeCmd {
         /// 返校期限
         #[arg(long)]
         deadline: String,
+        /// 写出的通知书文件（HTML，可打印）
         #[arg(long)]
         out: PathBuf,
         /// 发文单位（默认本单位名称）

@@ -40,6 +40,7 @@ pub enum HouseholdCmd {
         /// 区划代码前缀（村、乡镇或县）
         #[arg(long)]
         area: Option<String>,
+        /// 最多列出多少户
         #[arg(long, default_value_t = 200)]
         limit: i64,
         /// 显示完整身份证号和电话（记入审计日志）

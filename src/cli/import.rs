@@ -53,6 +53,7 @@ pub enum ImportCmd {
 pub enum TemplateCmd {
     /// 学户册导入模板（.xlsx）
     Households {
+        /// 写出的模板文件（.xlsx）
         #[arg(long)]
         out: PathBuf,
     },
@@ -228,6 +229,7 @@ pub(super) fn finish(
 pub enum BenchCmd {
     /// 生成N行花名册（如不存在），在新的临时登记库中计时导入
     Import {
+        /// 花名册行数
         #[arg(long, default_value_t = 200_000)]
         rows: u64,
         /// 花名册文件（默认：临时目录下的 baoxue-bench-roll-N.xlsx）
@@ -238,11 +240,16 @@ pub enum BenchCmd {
         register: Option<PathBuf>,
     },
     /// 只用 calamine 流式读取同一文件的全部单元格（导入速度的比较基准）
-    Read { file: PathBuf },
+    Read {
+        /// 花名册文件（.xlsx/.xls/.ods/.csv）
+        file: PathBuf,
+    },
     /// 只生成N行花名册
     Gen {
+        /// 花名册行数
         #[arg(long, default_value_t = 200_000)]
         rows: u64,
+        /// 写出的花名册文件（.xlsx）
         #[arg(long)]
         out: PathBuf,
         /// 加入常见错误（校验位错、身份证号被存成数字、重复的学生），供演示和测试

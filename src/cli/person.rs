@@ -12,15 +12,21 @@ pub enum PersonCmd {
     Duplicates,
     /// 确认两条记录是同一儿童（决定随下一个数据包传出）
     Confirm {
+        /// 一条儿童记录的编号
         child_id: String,
+        /// 另一条儿童记录的编号
         other_child_id: String,
+        /// 依据（如“入户核实”），记入审计日志
         #[arg(long)]
         reason: String,
     },
     /// 确认两条记录不是同一儿童（决定随下一个数据包传出）
     Reject {
+        /// 一条儿童记录的编号
         child_id: String,
+        /// 另一条儿童记录的编号
         other_child_id: String,
+        /// 依据（如“入户核实”），记入审计日志
         #[arg(long)]
         reason: String,
     },

@@ -117,5 +117,11 @@ mod tests {
         ] {
             assert!(text.contains(c), "{c}");
         }
+        // Every argument says what it is (`baoxue … --help` shows the same text).
+        let bare: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("- `") && l.trim_end().ends_with('`'))
+            .collect();
+        assert!(bare.is_empty(), "arguments without a help text: {bare:?}");
     }
 }

@@ -114,6 +114,7 @@ pub struct LedgerArgs {
     /// 写出完整身份证号和电话（记入审计日志）
     #[arg(long)]
     full: bool,
+    /// 统计日期（默认今天）
     #[arg(long)]
     as_of: Option<String>,
 }
@@ -147,8 +148,10 @@ pub fn ledger(a: LedgerArgs, ctx: &Ctx) -> Result<i32> {
 pub enum DivisionCmd {
     /// 登记区划名称（县6位、乡镇9位、村12位）
     Add {
+        /// 区划代码：县6位、乡镇9位、村12位
         #[arg(long)]
         code: String,
+        /// 名称，如“张庄村”
         #[arg(long)]
         name: String,
     },

@@ -52,7 +52,10 @@ pub enum OperatorCmd {
     /// 列出操作员（不显示PIN）
     List,
     /// 停用操作员（保留记录）
-    Disable { name: String },
+    Disable {
+        /// 操作员姓名
+        name: String,
+    },
 }
 
 /// Reads one secret line from standard input (prompting on a terminal).

@@ -107,8 +107,10 @@ pub fn demo(ctx: &Ctx) -> Result<i32> {
 pub enum SchoolCmd {
     /// 登记学校（同一代码再次登记即更新）
     Add {
+        /// 学校代码（10位）
         #[arg(long)]
         code: String,
+        /// 学校名称
         #[arg(long)]
         name: String,
         /// primary|junior|nine-year|special
@@ -176,7 +178,12 @@ pub enum SettingsCmd {
     /// 显示全部设置
     Show,
     /// 修改一项设置，例如 `baoxue settings set entry_age 7`
-    Set { key: String, value: String },
+    Set {
+        /// 设置项名称（见 settings show）
+        key: String,
+        /// 新的值
+        value: String,
+    },
 }
 
 pub fn settings(c: SettingsCmd, ctx: &Ctx) -> Result<i32> {
