@@ -83,8 +83,7 @@ pub fn write_xlsx(table: &Table, sheet_name: &str, path: &Path) -> Result<()> {
     ws.set_print_fit_to_pages(1, 0);
     ws.set_repeat_rows(2, 2).map_err(xlsx_err)?;
     ws.set_margins(0.4, 0.4, 0.5, 0.5, 0.3, 0.3);
-    wb.save(path).map_err(xlsx_err)?;
-    Ok(())
+    crate::paths::write_replacing(path, &wb.save_to_buffer().map_err(xlsx_err)?)
 }
 
 /// Writes the table as CSV in UTF-8 with BOM (header row first; title and subtitle left out).
@@ -100,7 +99,7 @@ pub fn write_csv(table: &Table, path: &Path) -> Result<()> {
         }
         w.flush().map_err(|e| Error::io(path, e))?;
     }
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    crate::paths::write_replacing(path, &bytes)
 }
 
 /// Writes by the file's extension: `.csv` → CSV, anything else → `.xlsx`.

@@ -54,9 +54,11 @@ pub fn write(path: &Path, labels: &[String], rows: &[RefusedRow]) -> Result<()> 
     }
     ws.set_column_width(width as u16 + 1, 60)
         .map_err(xlsx_err)?;
-    wb.save(path)
+    // Whole or not at all: a clerk (or a script) opening the file never reads half a sheet.
+    let bytes = wb
+        .save_to_buffer()
         .map_err(|e| Error::Other(format!("无法写出错误行文件“{}”：{e}", path.display())))?;
-    Ok(())
+    crate::paths::write_replacing(path, &bytes)
 }
 
 fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> Error {

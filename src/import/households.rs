@@ -715,8 +715,7 @@ pub fn write_template(path: &Path) -> Result<()> {
         help.write_string(i as u32, 0, *l).map_err(err)?;
     }
     help.set_column_width(0, 110).map_err(err)?;
-    wb.save(path).map_err(err)?;
-    Ok(())
+    crate::paths::write_replacing(path, &wb.save_to_buffer().map_err(err)?)
 }
 
 #[cfg(test)]

@@ -175,6 +175,5 @@ pub fn write_roll_sample(path: &Path, rows: u64, school_name: &str, faults: bool
     }
     ws.write_string(4 + (rows + extra) as u32, 0, format!("合计：{rows}人"))
         .map_err(err)?;
-    wb.save(path).map_err(err)?;
-    Ok(())
+    crate::paths::write_replacing(path, &wb.save_to_buffer().map_err(err)?)
 }
