@@ -8,8 +8,11 @@ use crate::error::Result;
 use crate::households::{self, HouseholdQuery, HouseholdView};
 use crate::idnum::{mask_id, mask_phone, IdNumber};
 use crate::register::Register;
+use crate::search::SearchIndex;
 use crate::store;
+use rusqlite::Connection;
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// The site and how much the register holds (the app's first look at a register).
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +48,8 @@ pub struct RosterRow {
     pub phone: Option<String>,
     pub address: Option<String>,
     pub village_code: String,
+    /// The village's name from the county's division list (`None` when the list lacks the code).
+    pub village_name: Option<String>,
     /// Chinese names of the household's priority groups.
     pub priority_groups: Vec<String>,
     pub children: Vec<RosterChild>,
@@ -69,17 +74,19 @@ fn names(list: &[Code], codes: &[String]) -> Vec<String> {
     codes.iter().map(|c| codes::name_of(list, c)).collect()
 }
 
-/// A stored household as the screen shows it: ID and phone numbers masked.
-pub fn masked_row(v: &HouseholdView) -> RosterRow {
+/// A stored household as the screen shows it: ID and phone numbers masked, the village named.
+pub fn masked_row(conn: &Connection, v: &HouseholdView) -> Result<RosterRow> {
     let lists = codes::codes();
     let h = &v.household;
-    RosterRow {
+    let village_name = store::divisions::get(conn, &h.village_code)?.map(|d| d.name);
+    Ok(RosterRow {
         household_id: h.meta.id.clone(),
         head_name: h.head_name.clone(),
         head_id_number: h.head_id_number.as_deref().map(mask_id),
         phone: h.phone.as_deref().map(mask_phone),
         address: h.address.clone(),
         village_code: h.village_code.clone(),
+        village_name,
         priority_groups: names(&lists.priority_groups, &h.priority_groups),
         children: v
             .children
@@ -106,15 +113,47 @@ pub fn masked_row(v: &HouseholdView) -> RosterRow {
                     .collect(),
             })
             .collect(),
-    }
+    })
 }
 
 /// Households with their children for the 学户册 screen, numbers masked.
 pub fn roster(reg: &Register, q: &HouseholdQuery) -> Result<Vec<RosterRow>> {
-    Ok(households::list_households(reg, q)?
+    households::list_households(reg, q)?
         .iter()
-        .map(masked_row)
-        .collect())
+        .map(|v| masked_row(reg.conn(), v))
+        .collect()
+}
+
+/// The 学户册 search box: what `roster` finds (name, ID number, 学籍号, address), then, when the
+/// clerk typed letters only (`zs`), the households of the children whose names have those pinyin
+/// initials, from the app's search index: the same initials the top bar's 查找儿童 matches.
+pub fn roster_search(
+    reg: &Register,
+    index: &SearchIndex,
+    q: &HouseholdQuery,
+) -> Result<Vec<RosterRow>> {
+    let mut rows = roster(reg, q)?;
+    let typed = q.search.as_deref().map(str::trim).unwrap_or_default();
+    if typed.is_empty() || !typed.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Ok(rows);
+    }
+    let limit = q.limit.unwrap_or(200).clamp(1, 10_000) as usize;
+    let mut seen: HashSet<String> = rows.iter().map(|r| r.household_id.clone()).collect();
+    for hit in index.query(typed, limit.saturating_mul(4)) {
+        if rows.len() >= limit {
+            break;
+        }
+        let Some(hid) = hit.household_id.filter(|_| hit.matched == "initials") else {
+            continue;
+        };
+        if !seen.insert(hid.clone()) {
+            continue;
+        }
+        if let Some(v) = households::get_household(reg, &hid)? {
+            rows.push(masked_row(reg.conn(), &v)?);
+        }
+    }
+    Ok(rows)
 }
 
 /// One stretch of the whole 学户册 for the app's virtualised list: `rows` are the households at
@@ -155,7 +194,7 @@ impl CachedOrder {
         let mut rows = Vec::with_capacity(end - start);
         for id in &self.ids[start..end] {
             if let Some(v) = households::get_household(reg, id)? {
-                rows.push(masked_row(&v));
+                rows.push(masked_row(conn, &v)?);
             }
         }
         Ok(RosterPage {
@@ -238,6 +277,19 @@ mod tests {
         let row = &rows[0];
         assert_eq!(row.phone.as_deref(), Some("138****5678"));
         assert_eq!(row.priority_groups, vec!["低保户".to_string()]);
+        // No division list yet: the code alone; once the county's list names it, its name.
+        assert_eq!(row.village_name, None);
+        store::divisions::put(
+            r.conn(),
+            &store::divisions::Division {
+                code: "410423100201".into(),
+                name: "前进村".into(),
+                level: "village".into(),
+            },
+        )
+        .unwrap();
+        let named = roster(&r, &HouseholdQuery::default()).unwrap();
+        assert_eq!(named[0].village_name.as_deref(), Some("前进村"));
         let child = &row.children[0];
         let shown = format!("410423********{}", &id[14..]);
         assert_eq!(child.id_number.as_deref(), Some(shown.as_str()));
@@ -247,6 +299,50 @@ mod tests {
         let o = overview(&r).unwrap();
         assert_eq!((o.households, o.children), (1, 1));
         assert_eq!(o.kind_label, "村");
+    }
+
+    #[test]
+    fn roster_search_finds_households_by_a_childs_pinyin_initials() {
+        let (mut r, actor) = crate::households::tests::village();
+        for (head, child) in [("张大山", "张三"), ("李四海", "李小四"), ("赵钱", "周松")]
+        {
+            households::add_household(
+                &mut r,
+                NewHousehold {
+                    head_name: head.into(),
+                    village_code: "410423100201".into(),
+                    children: vec![NewChild {
+                        name: child.into(),
+                        birth_date: Some("2016-05-01".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+                &actor,
+            )
+            .unwrap();
+        }
+        let index = SearchIndex::build(r.conn()).unwrap();
+        let heads = |typed: &str| -> Vec<String> {
+            let q = HouseholdQuery {
+                search: Some(typed.into()),
+                ..Default::default()
+            };
+            let mut found: Vec<String> = roster_search(&r, &index, &q)
+                .unwrap()
+                .into_iter()
+                .map(|row| row.head_name)
+                .collect();
+            found.sort();
+            found
+        };
+        // 张三 and 周松 both have the initials zs; 李小四 (lxs) does not.
+        assert_eq!(heads("zs"), vec!["张大山", "赵钱"]);
+        assert_eq!(heads("ZS"), vec!["张大山", "赵钱"]);
+        assert_eq!(heads("lxs"), vec!["李四海"]);
+        // Chinese text is searched as before, not by initials.
+        assert_eq!(heads("小四"), vec!["李四海"]);
+        assert!(heads("qq").is_empty());
     }
 
     #[test]

@@ -24,17 +24,14 @@ pub fn put(conn: &Connection, d: &Division) -> Result<()> {
 
 pub fn get(conn: &Connection, code: &str) -> Result<Option<Division>> {
     Ok(conn
-        .query_row(
-            "SELECT code, name, level FROM divisions WHERE code = ?1",
-            [code],
-            |r| {
-                Ok(Division {
-                    code: r.get(0)?,
-                    name: r.get(1)?,
-                    level: r.get(2)?,
-                })
-            },
-        )
+        .prepare_cached("SELECT code, name, level FROM divisions WHERE code = ?1")?
+        .query_row([code], |r| {
+            Ok(Division {
+                code: r.get(0)?,
+                name: r.get(1)?,
+                level: r.get(2)?,
+            })
+        })
         .optional()?)
 }
 

@@ -14,13 +14,17 @@ useDriver()
 const SURNAMES = '赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜'
 const GIVEN = ['建国', '秀英', '国强', '桂兰', '志明', '海燕', '立新', '春梅']
 
+const PINYIN_ROW = 1234
+
 /** 3,000 households of the demo county's 4 villages of 200 (each with one child, no numbers). */
 function extraRoster() {
   const lines = ['\ufeff村代码,户主姓名,户主身份证号,家庭住址,联系电话,重点户类别,儿童姓名,性别,出生日期,身份证号,是否留守儿童,残疾类别,监护人姓名,监护人关系,监护人电话']
   for (let i = 0; i < 3000; i++) {
     const head = SURNAMES[i % SURNAMES.length] + GIVEN[Math.floor(i / SURNAMES.length) % GIVEN.length] + SURNAMES[(i * 7) % SURNAMES.length]
     const village = `4104992002${String(1 + (i % 4)).padStart(2, '0')}`
-    lines.push(`${village},${head},,滚动村${Math.floor(i / 100) + 1}组${(i % 100) + 1}号,,,${head[0]}小${i % 10},男,2016-0${1 + (i % 9)}-1${i % 9},,,,,,`)
+    // One child with initials no other child has (oynn), for the pinyin search.
+    const child = i === PINYIN_ROW ? '欧阳娜娜' : `${head[0]}小${i % 10}`
+    lines.push(`${village},${head},,滚动村${Math.floor(i / 100) + 1}组${(i % 100) + 1}号,,,${child},男,2016-0${1 + (i % 9)}-1${i % 9},,,,,,`)
   }
   return lines.join('\r\n') + '\r\n'
 }
@@ -28,7 +32,9 @@ function extraRoster() {
 /** The rows drawn now: [{n, head}] (head null while its stretch is still loading). */
 const DRAWN = `return Array.from(document.querySelectorAll('[data-test="roster-table"] .el-table-v2__row')).map((r) => {
   const n = r.querySelector('[data-test="roster-n"]'); const h = r.querySelector('[data-test="roster-head"]')
-  return { n: n ? Number(n.innerText.replace(/\\D/g, '')) : 0, head: h ? h.innerText.trim() : null } })`
+  const v = r.querySelector('[data-test="roster-village"]')
+  return { n: n ? Number(n.innerText.replace(/\\D/g, '')) : 0, head: h ? h.innerText.trim() : null,
+    village: v ? v.innerText.trim() : null } })`
 
 /** Scrolls the list's window to FRACTION of its height, as the wheel or the scroll bar would. */
 const SCROLL = `const w = document.querySelector('[data-test="roster-table"] .el-table-v2__main .el-table-v2__body > div')
@@ -70,6 +76,9 @@ test('学户册 scrolls through all 5,011 households of a county', { timeout: 30
     await d.executeScript(SCROLL, 0.8)
     const far = await drawnPast(d, 3500)
     for (const r of far) assert.equal(r.head, all[r.n - 1].head_name, `第 ${r.n} 户`)
+    // The village by its name from the county's division list, not its 12-digit code.
+    const villages = new Map(JSON.parse(cli(db, '--json', 'division', 'list')).map((v) => [v.code, v.name]))
+    for (const r of far) assert.equal(r.village, villages.get(all[r.n - 1].village_code) ?? all[r.n - 1].village_code, `第 ${r.n} 户的村`)
     assert.ok(far.length < 80, `应只绘出屏幕上的几十行，实为 ${far.length} 行`)
     await shot(d, '57-roster-virtual.png')
 
@@ -99,6 +108,13 @@ test('学户册 scrolls through all 5,011 households of a county', { timeout: 30
       return rows.length > 0 && rows.every((r) => r.head && r.head.includes(target.head_name))
     }, T, `查找“${target.head_name}”后，列表中仍有不含该姓名的户`)
     await waitText(d, '[data-test="roster-count"]', '找到')
+
+    // Pinyin initials of a child's name find its household.
+    const ouyang = all.find((h) => h.children.some((c) => c.name === '欧阳娜娜'))
+    await type(d, 'roster-search', 'oynn')
+    await waitText(d, '[data-test="roster-count"]', '找到 1 户')
+    const hit = await d.executeScript(DRAWN)
+    assert.deepEqual(hit.map((r) => r.head), [ouyang.head_name])
   } finally {
     await d.quit()
   }

@@ -209,12 +209,18 @@ pub async fn load_demo(
     Ok(baoxue::demo::load_demo(&mut reg, &state.actor())?)
 }
 
+/// The 学户册 search box; letters alone (`zs`) also find households by a child's pinyin initials
+/// through the app's search index.
 #[tauri::command]
 pub async fn list_households(
     state: State<'_, AppState>,
+    search: State<'_, search::SearchState>,
     query: HouseholdQuery,
 ) -> Reply<Vec<RosterRow>> {
-    Ok(roster::roster(&*state.register()?, &query)?)
+    let reg = state.register()?;
+    let mut cache = search.lock()?;
+    let index = cache.current(reg.conn())?;
+    Ok(roster::roster_search(&reg, index, &query)?)
 }
 
 #[tauri::command]
@@ -224,7 +230,7 @@ pub async fn add_household(
 ) -> Reply<RosterRow> {
     let mut reg = state.writable()?;
     let view = baoxue::households::add_household(&mut reg, household, &state.actor())?;
-    Ok(roster::masked_row(&view))
+    Ok(roster::masked_row(reg.conn(), &view)?)
 }
 
 #[tauri::command]

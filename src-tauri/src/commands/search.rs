@@ -3,12 +3,22 @@
 
 use super::{AppState, Reply, UiError};
 use baoxue::search::{CachedIndex, Hit};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use tauri::State;
 
 /// The app's one search index (managed beside `AppState`).
 #[derive(Default)]
 pub struct SearchState(Mutex<CachedIndex>);
+
+impl SearchState {
+    /// The index, for one request at a time.
+    pub fn lock(&self) -> Result<MutexGuard<'_, CachedIndex>, UiError> {
+        self.0.lock().map_err(|_| UiError {
+            code: "busy".into(),
+            message: "查找暂时不可用，请稍后再试".into(),
+        })
+    }
+}
 
 /// At most this many hits cross to the UI per keystroke (the list is virtualised).
 const MAX_HITS: usize = 500;
@@ -21,10 +31,7 @@ pub async fn search_children(
     limit: Option<usize>,
 ) -> Reply<Vec<Hit>> {
     let reg = state.register()?;
-    let mut cache = search.0.lock().map_err(|_| UiError {
-        code: "busy".into(),
-        message: "查找暂时不可用，请稍后再试".into(),
-    })?;
+    let mut cache = search.lock()?;
     let index = cache.current(reg.conn())?;
     Ok(index.query(&query, limit.unwrap_or(MAX_HITS).min(MAX_HITS)))
 }
