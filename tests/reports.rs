@@ -551,3 +551,60 @@ fn suspected_ledger_lists_exactly_what_the_crosscheck_lists() {
         "every row says why it is listed"
     );
 }
+
+/// A child on a village's roster in one township who studies at a school in another counts once,
+/// in its household's township: the record with a village stands for the person, whichever of
+/// its records comes first.
+#[test]
+fn a_child_counts_in_its_households_township_not_its_schools() {
+    let r = TempRegister::new();
+    let mut reg = county(&r);
+    // The school's record: no village, enrolled at the school of township 410499100.
+    add(
+        &mut reg,
+        &[Pupil {
+            name: "癸",
+            birth: "2018-05-06",
+            seq: 31,
+            enrol: Some((3, "studying", "2026秋", "2024-09-01", None)),
+        }],
+    );
+    reg.conn()
+        .execute(
+            "UPDATE children SET village_code = NULL WHERE name = '癸'",
+            [],
+        )
+        .unwrap();
+    // The roster's record of the same child (same ID number), in a village of township 410499200.
+    add(
+        &mut reg,
+        &[Pupil {
+            name: "癸",
+            birth: "2018-05-06",
+            seq: 31,
+            enrol: None,
+        }],
+    );
+    reg.conn()
+        .execute(
+            "UPDATE children SET village_code = '410499200203' WHERE name = '癸' AND village_code IS NOT NULL",
+            [],
+        )
+        .unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let s = stats::compute(reg.conn(), day).unwrap();
+    let county = figure(&s.net_enrolment, "county", "county");
+    assert_eq!((county.numerator, county.denominator), (1, 1), "one child");
+    let home = figure(&s.net_enrolment, "township", "410499200");
+    assert_eq!(
+        (home.numerator, home.denominator),
+        (1, 1),
+        "counted at home"
+    );
+    assert!(
+        !s.net_enrolment
+            .iter()
+            .any(|f| f.by == "township" && f.key == "410499100" && f.denominator > 0),
+        "not counted in the school's township"
+    );
+}
