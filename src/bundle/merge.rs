@@ -13,6 +13,7 @@ use super::export::{json_to_value, row_vv};
 use super::gather::{Batch, Gatherer};
 use super::keys;
 use super::payload::{Record, TableInfo};
+use super::trace;
 use super::verify::{UnverifiedBundle, VerifiedBundle};
 use super::vv::{wins_over, Rank, Vv};
 use super::waiting;
@@ -23,6 +24,7 @@ use crate::progress::Control;
 use crate::register::{Actor, Register};
 use crate::settings::Settings;
 use crate::store::aside as store_aside;
+use crate::store::flush::Flusher;
 use crate::store::{
     bulk, bundle_acks, bundles_received, bundles_sent, decisions, record_base, record_heads, rows,
     trusted_sites,
@@ -442,7 +444,8 @@ fn apply(
     };
     reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
     rows::set_cache_mb(reg.conn(), 512)?;
-    let result = apply_inner(reg, b, keys, &bulk, tuning.policy, actor, ctl);
+    let early = journal.is_some();
+    let result = apply_inner(reg, b, keys, &bulk, early, tuning.policy, actor, ctl);
     // The transaction has ended: the aside databases it read can go.
     store_aside::detach_all(reg.conn());
     let fk = reg.conn().pragma_update(None, "foreign_keys", "ON");
@@ -474,17 +477,23 @@ struct Counts {
     aside: u64,
 }
 
+/// `early`: the register is in rollback-journal mode for a bulk load, and each bulk table's pages
+/// are written to the file as soon as the table is complete (`store::flush`).
+#[allow(clippy::too_many_arguments)]
 fn apply_inner(
     reg: &mut Register,
     b: &VerifiedBundle,
     keys: &keys::SiteKeys,
     bulk: &[bool],
+    early: bool,
     policy: Policy,
     actor: &Actor,
     ctl: &mut Control<'_>,
 ) -> Result<Counts> {
     let total = b.manifest.payload.records;
     let mut done = 0u64;
+    let started = std::time::Instant::now();
+    let mut clock = trace::Clock::new("writer", started);
     let mut w = reg.writer(actor)?;
     let me = w.site().id.clone();
     let man = &b.manifest;
@@ -528,6 +537,9 @@ fn apply_inner(
         vec![None; b.tables.len()]
     };
     let mut m = Merger::new(w.conn(), &me, &b.tables, gap);
+    if early {
+        m.flusher = Flusher::start(w.conn());
+    }
     for (i, d) in dropped.into_iter().enumerate() {
         if plan[i].is_none() {
             for (name, sql) in d {
@@ -536,6 +548,7 @@ fn apply_inner(
             }
         }
     }
+    clock.step(|| "prepare".into());
     let id_cols: Vec<usize> = b.tables.iter().map(|t| t.meta.id).collect();
     let mut gather = Gatherer::new(id_cols, bulk);
     if b.needs_scope_check() {
@@ -565,22 +578,30 @@ fn apply_inner(
             let plan = &plan;
             let tables = &b.tables;
             let decoder = s.spawn(move || {
+                let mut clock = trace::Clock::new("decoder", started);
                 let mut send = |x: Batch| {
                     let x = match x {
-                        Batch::Table(t, v) => match &plan[t] {
-                            // A table that cannot be built aside is merged by the writer.
-                            Some(p) => match aside::build(p, &tables[t], &v) {
-                                Ok(Some(built)) => Batch::Aside(t, built),
-                                Ok(None) | Err(_) => Batch::Table(t, v),
-                            },
-                            None => Batch::Table(t, v),
-                        },
+                        Batch::Table(t, v) => {
+                            clock.step(|| format!("decode, gather {}", tables[t].name));
+                            match &plan[t] {
+                                // A table that cannot be built aside is merged by the writer.
+                                Some(p) => match aside::build(p, &tables[t], &v) {
+                                    Ok(Some(built)) => {
+                                        clock.step(|| format!("build aside {}", tables[t].name));
+                                        Batch::Aside(t, built)
+                                    }
+                                    Ok(None) | Err(_) => Batch::Table(t, v),
+                                },
+                                None => Batch::Table(t, v),
+                            }
+                        }
                         x => x,
                     };
                     tx.send(x).is_ok()
                 };
                 let n = b.stream(keys.identity(), CHUNK, |c| gather.push(c, &mut send))?;
                 gather.finish(&mut send);
+                clock.step(|| "decode rest".into());
                 Ok(n)
             });
             let written = (|| -> Result<()> {
@@ -588,7 +609,15 @@ fn apply_inner(
                 // channel (the writer failed or was cancelled) wakes up and ends.
                 let rx = rx;
                 for x in rx.iter() {
+                    let what = match &x {
+                        Batch::Records(_) => None,
+                        Batch::Table(t, _) => Some(("load", *t)),
+                        Batch::Aside(t, _) => Some(("copy in", *t)),
+                    };
                     done += m.batch(x)?;
+                    if let Some((what, t)) = what {
+                        clock.step(|| format!("{what} {}", b.tables[t].name));
+                    }
                     ctl.report(done, total);
                     if ctl.cancelled() {
                         return Err(cancelled());
@@ -603,6 +632,7 @@ fn apply_inner(
             decoded.map(|_| ())
         })?;
     }
+    clock.step(|| "records one by one".into());
     let (mut counts, max_stamp) = m.finish()?;
     if let Ok(s) = max_stamp.parse::<Stamp>() {
         w.observe(&s);
@@ -631,7 +661,9 @@ fn apply_inner(
     if ctl.cancelled() {
         return Err(cancelled());
     }
+    clock.step(|| "finish".into());
     w.commit()?;
+    clock.step(|| "commit".into());
     ctl.report(total, total);
     Ok(counts)
 }
@@ -666,6 +698,8 @@ struct Merger<'c> {
     pending: Vec<Vec<String>>,
     /// Per table: the prepared multi-row insert of a full run (`ROWS_PER_INSERT` rows).
     many: Vec<Option<bulk::Statement<'c>>>,
+    /// Writes completed bulk tables early (`store::flush`); `None` otherwise.
+    flusher: Option<Flusher>,
 }
 
 impl<'c> Merger<'c> {
@@ -685,6 +719,7 @@ impl<'c> Merger<'c> {
             insert: (0..tables.len()).map(|_| None).collect(),
             pending: vec![Vec::new(); tables.len()],
             many: (0..tables.len()).map(|_| None).collect(),
+            flusher: None,
         }
     }
 
@@ -701,9 +736,22 @@ impl<'c> Merger<'c> {
                 self.load_sorted(t, &v)?;
                 let bytes: usize = v.iter().map(|r| r.text_bytes() + 64).sum();
                 self.build_indexes(t, bytes)?;
+                self.flush();
                 Ok(v.len() as u64)
             }
-            Batch::Aside(t, built) => self.copy_in(t, built),
+            Batch::Aside(t, built) => {
+                let n = self.copy_in(t, built)?;
+                self.flush();
+                Ok(n)
+            }
+        }
+    }
+
+    /// Writes the pages of the tables completed so far into the register file now (a bulk
+    /// load; see `store::flush`).
+    fn flush(&self) {
+        if let Some(f) = &self.flusher {
+            f.flush(self.conn);
         }
     }
 
@@ -859,6 +907,9 @@ impl<'c> Merger<'c> {
     fn finish(mut self) -> Result<(Counts, String)> {
         for t in 0..self.tables.len() {
             self.build_indexes(t, usize::MAX)?;
+        }
+        if let Some(f) = self.flusher.take() {
+            f.finish();
         }
         Ok((self.counts, self.max_stamp))
     }

@@ -508,14 +508,11 @@ impl<'p, 't> Decoder<'p, 't> {
                 return Err(bad(n, "记录前缺少表头"));
             };
             let info = &self.tables[*t];
-            let seed = RowSeed {
-                map,
-                ncols: info.columns.len(),
+            let ncols = info.columns.len();
+            let parts = match super::line::parse(line, map, ncols) {
+                Some(p) => p,
+                None => parse_row_slow(line, map, ncols).map_err(|e| bad(n, e))?,
             };
-            let mut de = serde_json::Deserializer::from_slice(line);
-            let parts = serde::de::DeserializeSeed::deserialize(seed, &mut de)
-                .and_then(|p| de.end().map(|_| p))
-                .map_err(|e| bad(n, e))?;
             if parts.seen != map.len() {
                 return Err(bad(n, format!("列数不符（应为{}）", map.len())));
             }
@@ -570,6 +567,18 @@ impl<'p, 't> Decoder<'p, 't> {
     }
 }
 
+/// Parses one record line `[vv, cells…]` with serde_json (every line `line::parse` leaves).
+pub(super) fn parse_row_slow(
+    line: &[u8],
+    map: &[usize],
+    ncols: usize,
+) -> std::result::Result<RowParts, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let parts = serde::de::DeserializeSeed::deserialize(RowSeed { map, ncols }, &mut de)?;
+    de.end()?;
+    Ok(parts)
+}
+
 /// Parses one record line `[vv, cells…]` straight into a `Record` (no intermediate JSON tree):
 /// incoming cell `k` goes to local column `map[k]`.
 struct RowSeed<'m> {
@@ -578,12 +587,12 @@ struct RowSeed<'m> {
 }
 
 /// What a record line holds before it becomes a `Record`.
-struct RowParts {
-    vv: Option<serde_json::Value>,
-    buf: String,
-    cells: Vec<Cell>,
+pub(super) struct RowParts {
+    pub(super) vv: Option<serde_json::Value>,
+    pub(super) buf: String,
+    pub(super) cells: Vec<Cell>,
     /// Cells seen (must equal the header's column count).
-    seen: usize,
+    pub(super) seen: usize,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for RowSeed<'_> {

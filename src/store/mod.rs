@@ -17,6 +17,7 @@ pub mod crosscheck;
 pub mod decisions;
 pub mod divisions;
 pub mod enrolments;
+pub mod flush;
 pub mod guardians;
 pub mod households;
 pub mod list_rows;

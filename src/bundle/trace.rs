@@ -1,0 +1,64 @@
+//! Where a merge's time goes, for whoever tunes it: with `BAOXUE_TRACE_MERGE=1` in the
+//! environment, each step of a bundle import prints one line to stderr with the CPU time of the
+//! thread that did it and the wall time since the merge began. Silent otherwise (one check of a
+//! flag per step); never prints record contents.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+fn on() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("BAOXUE_TRACE_MERGE").is_some_and(|v| v != "0"))
+}
+
+/// CPU time of the calling thread, in milliseconds (0 where unknown).
+fn thread_cpu_ms() -> f64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: plain system call filling the struct we own.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0 {
+            return t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6;
+        }
+    }
+    0.0
+}
+
+/// One thread's clock for tracing: `step` prints the CPU time since the previous step.
+pub struct Clock {
+    who: &'static str,
+    start: Instant,
+    cpu: f64,
+    first_cpu: f64,
+}
+
+impl Clock {
+    pub fn new(who: &'static str, start: Instant) -> Clock {
+        let cpu = if on() { thread_cpu_ms() } else { 0.0 };
+        Clock {
+            who,
+            start,
+            cpu,
+            first_cpu: cpu,
+        }
+    }
+
+    pub fn step(&mut self, what: impl FnOnce() -> String) {
+        if !on() {
+            return;
+        }
+        let now = thread_cpu_ms();
+        eprintln!(
+            "[merge] {:<7} {:<32} {:>7.0} ms cpu (thread total {:>6.0}), at {:>6} ms",
+            self.who,
+            what(),
+            now - self.cpu,
+            now - self.first_cpu,
+            self.start.elapsed().as_millis()
+        );
+        self.cpu = now;
+    }
+}
