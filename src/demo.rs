@@ -228,6 +228,12 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
             let village_code = format!("{county}{tcode}{:03}", 201 + v);
             let households = 160 + rng.gen_range(0..16);
             for h in 0..households {
+                // Each household draws from its own stream: how many draws a household takes
+                // depends on its children's ages, hence on today's date, and must not change how
+                // many households and children the county has (tests and the README count them).
+                let mut rng = StdRng::seed_from_u64(
+                    20_260_901 ^ ((t as u64) << 40) ^ ((v as u64) << 24) ^ h as u64,
+                );
                 let surname = SURNAMES[rng.gen_range(0..SURNAMES.len())];
                 let head_birth = NaiveDate::from_ymd_opt(
                     rng.gen_range(1975..1995),
@@ -522,4 +528,34 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
     }
     w.commit()?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn on(day: (i32, u32, u32)) -> DemoSummary {
+        let mut reg = Register::open_in_memory().unwrap();
+        let actor = Actor {
+            operator: "测试员".into(),
+            now: chrono::Utc
+                .with_ymd_and_hms(day.0, day.1, day.2, 9, 0, 0)
+                .unwrap(),
+        };
+        load_demo(&mut reg, &actor).unwrap()
+    }
+
+    #[test]
+    fn the_demo_county_has_the_same_households_and_children_whatever_the_day() {
+        let a = on((2026, 11, 23));
+        for day in [(2026, 11, 24), (2027, 3, 1), (2026, 9, 1)] {
+            let b = on(day);
+            assert_eq!(
+                (a.households, a.children),
+                (b.households, b.children),
+                "{day:?}"
+            );
+        }
+    }
 }
