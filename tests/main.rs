@@ -12,6 +12,7 @@ mod util;
 
 mod import_bulk;
 mod import_files;
+mod import_pipeline;
 mod import_roll;
 mod import_roll_people;
 mod import_util;

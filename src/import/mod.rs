@@ -144,3 +144,162 @@ pub fn pipeline<P: Send>(
         Ok(stats?)
     })
 }
+
+/// Rows of cells read by the reading thread of [`pipeline_parsing_here`]: row `i` is
+/// `cells[ends[i - 1]..ends[i]]` (two vectors a batch, not one a row).
+struct CellBatch<'a> {
+    rows: Vec<(u32, u32)>,
+    cells: Vec<source::Cell<'a>>,
+}
+
+enum Read<'a> {
+    Start(SheetInfo),
+    Rows(CellBatch<'a>),
+}
+
+/// Like [`pipeline`], with the work shared the other way round: for an .xlsx file the second
+/// thread only reads cells (text cells borrow the workbook's shared strings: nothing is copied),
+/// and this thread finds the header, calls `parse` on each data row and `consume` on the events,
+/// in the same order and batches as [`pipeline`]. For an importer whose writing is lighter than
+/// its parsing (department lists), calamine's reading is then the only work on the reading
+/// thread. Other formats go through [`pipeline`].
+pub fn pipeline_parsing_here<P: Send>(
+    path: &Path,
+    sheet: Option<&str>,
+    schema: &Schema,
+    cancel: Option<&AtomicBool>,
+    mut parse: impl FnMut(&DataRow<'_, '_>) -> P + Send,
+    mut consume: impl FnMut(Event<P>) -> crate::Result<()>,
+) -> crate::Result<scan::ScanStats> {
+    let Some(mut book) = source::XlsxBook::open(path)? else {
+        return pipeline(path, sheet, schema, cancel, parse, consume);
+    };
+    let stop = AtomicBool::new(false);
+    let cancelled = || cancel.map(|c| c.load(Ordering::Relaxed)).unwrap_or(false);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Read<'_>>(8);
+    std::thread::scope(|s| {
+        let stop = &stop;
+        let book = &mut book;
+        let reader = s.spawn(move || {
+            let mut batch = CellBatch {
+                rows: Vec::with_capacity(BATCH),
+                cells: Vec::new(),
+            };
+            let start_tx = tx.clone();
+            let read = book.read(
+                sheet,
+                &mut |info| {
+                    let _ = start_tx.send(Read::Start(info.clone()));
+                },
+                |row, cells| {
+                    if stop.load(Ordering::Relaxed) || cancelled() {
+                        return Ok(Flow::Stop);
+                    }
+                    batch.cells.append(cells);
+                    batch.rows.push((row, batch.cells.len() as u32));
+                    if batch.rows.len() >= BATCH {
+                        let size = batch.cells.len();
+                        let full = std::mem::replace(
+                            &mut batch,
+                            CellBatch {
+                                rows: Vec::with_capacity(BATCH),
+                                cells: Vec::with_capacity(size),
+                            },
+                        );
+                        if tx.send(Read::Rows(full)).is_err() {
+                            return Ok(Flow::Stop);
+                        }
+                    }
+                    Ok(Flow::Continue)
+                },
+            );
+            if !batch.rows.is_empty() && read.is_ok() {
+                let _ = tx.send(Read::Rows(batch));
+            }
+            read
+        });
+        let mut scanner = scan::Scanner::new(schema);
+        let mut info = SheetInfo {
+            name: String::new(),
+            rows_estimate: 0,
+        };
+        let mut parsed: Vec<P> = Vec::with_capacity(BATCH);
+        let mut failed: Option<crate::Error> = None;
+        let mut halted = false;
+        for msg in rx.iter() {
+            if failed.is_some() || halted {
+                continue;
+            }
+            let batch = match msg {
+                Read::Start(i) => {
+                    info = i;
+                    continue;
+                }
+                Read::Rows(b) => b,
+            };
+            let mut from = 0usize;
+            for &(row, end) in &batch.rows {
+                let cells = &batch.cells[from..end as usize];
+                from = end as usize;
+                if cancelled() {
+                    halted = true;
+                    break;
+                }
+                let step = match scanner.feed(&info.name, row, cells) {
+                    Ok(step) => step,
+                    Err(e) => {
+                        failed = Some(e.into());
+                        break;
+                    }
+                };
+                let Some(h) = scanner.header() else {
+                    continue;
+                };
+                if step.header_found {
+                    if let Err(e) = consume(Event::Header(info.clone(), h.clone())) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                if step.data {
+                    parsed.push(parse(&DataRow {
+                        row,
+                        cells,
+                        header: h,
+                        schema,
+                    }));
+                    if parsed.len() >= BATCH {
+                        let full = std::mem::replace(&mut parsed, Vec::with_capacity(BATCH));
+                        if let Err(e) = consume(Event::Rows(full)) {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            if failed.is_some() || halted {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        let read = reader
+            .join()
+            .map_err(|_| crate::Error::Other("读取文件的线程意外中止".into()))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if halted || cancelled() {
+            return Err(FileError::Cancelled.into());
+        }
+        read?;
+        if let Some(h) = scanner.finish(path, &info.name)? {
+            consume(Event::Header(info.clone(), h.clone()))?;
+        }
+        if !parsed.is_empty() {
+            consume(Event::Rows(parsed))?;
+        }
+        let mut stats = scanner.stats;
+        stats.sheet = info.name;
+        stats.rows_estimate = info.rows_estimate;
+        Ok(stats)
+    })
+}

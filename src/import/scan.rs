@@ -125,6 +125,112 @@ enum RowKind {
     Skip,
 }
 
+/// The row loop's state, fed one row at a time (by [`scan`] on the reading thread, or by the
+/// pipeline that parses on the writing thread): finds the header within the first
+/// [`HEADER_SCAN_ROWS`] rows, then sorts every later row into data or skipped.
+pub struct Scanner<'s> {
+    schema: &'s Schema,
+    header: Option<HeaderMap>,
+    /// Before the header is known: the previous row (a header candidate) and the rows seen.
+    prev: Option<(u32, Vec<String>)>,
+    seen: usize,
+    pub stats: ScanStats,
+}
+
+/// What a row fed to the [`Scanner`] turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// The header was found with this row ([`Scanner::header`] has it now).
+    pub header_found: bool,
+    /// The row is a data row (not a header row, a row above it, or a blank / footer /
+    /// repeated header row).
+    pub data: bool,
+}
+
+impl<'s> Scanner<'s> {
+    pub fn new(schema: &'s Schema) -> Scanner<'s> {
+        Scanner {
+            schema,
+            header: None,
+            prev: None,
+            seen: 0,
+            stats: ScanStats::default(),
+        }
+    }
+
+    pub fn header(&self) -> Option<&HeaderMap> {
+        self.header.as_ref()
+    }
+
+    /// Takes the next non-empty row of sheet `sheet`.
+    pub fn feed(&mut self, sheet: &str, row: u32, cells: &[Cell<'_>]) -> Result<Step, FileError> {
+        let mut step = Step {
+            header_found: false,
+            data: false,
+        };
+        if self.header.is_none() {
+            self.seen += 1;
+            let this = texts(cells);
+            if let Some((prow, ptexts)) = self.prev.take() {
+                if let Some(h) = try_header(self.schema, prow, &ptexts, Some((row, &this))) {
+                    self.header = Some(h);
+                    step.header_found = true;
+                }
+            }
+            if self.header.is_none() {
+                if self.seen > HEADER_SCAN_ROWS {
+                    return Err(FileError::NoHeader {
+                        sheet: sheet.to_string(),
+                        scanned: HEADER_SCAN_ROWS,
+                        needed: self.schema.needed_text(),
+                    });
+                }
+                self.prev = Some((row, this));
+                return Ok(step);
+            }
+        }
+        let Some(h) = &self.header else {
+            return Ok(step);
+        };
+        if row <= h.last_header_row {
+            return Ok(step);
+        }
+        match classify(cells, h) {
+            RowKind::Skip => self.stats.skipped_rows += 1,
+            RowKind::Data => {
+                self.stats.data_rows += 1;
+                step.data = true;
+            }
+        }
+        Ok(step)
+    }
+
+    /// After the last row: the header may be the last row read (a sheet with a header and no
+    /// data); returns it when found so. Fails when the sheet had no header at all.
+    pub fn finish(&mut self, path: &Path, sheet: &str) -> Result<Option<&HeaderMap>, FileError> {
+        let mut found = false;
+        if self.header.is_none() {
+            if let Some((prow, ptexts)) = self.prev.take() {
+                if let Some(h) = try_header(self.schema, prow, &ptexts, None) {
+                    self.header = Some(h);
+                    found = true;
+                }
+            }
+        }
+        if self.header.is_none() {
+            if self.seen == 0 {
+                return Err(FileError::Empty(path.display().to_string()));
+            }
+            return Err(FileError::NoHeader {
+                sheet: sheet.to_string(),
+                scanned: self.seen.min(HEADER_SCAN_ROWS),
+                needed: self.schema.needed_text(),
+            });
+        }
+        Ok(if found { self.header.as_ref() } else { None })
+    }
+}
+
 /// Reads `path`, finds the header, and calls `on_header` once and `on_row` for every data row.
 /// `on_row` may stop the loop early (cancel). Fails, before any row, when the file cannot be read
 /// or has no recognisable header.
@@ -135,15 +241,11 @@ pub fn scan(
     on_header: &mut dyn FnMut(&SheetInfo, &HeaderMap) -> Result<(), FileError>,
     on_row: &mut dyn FnMut(&DataRow<'_, '_>) -> Result<Flow, FileError>,
 ) -> Result<ScanStats, FileError> {
-    let mut stats = ScanStats::default();
     let info = std::cell::RefCell::new(SheetInfo {
         name: String::new(),
         rows_estimate: 0,
     });
-    let mut header: Option<HeaderMap> = None;
-    // Before the header is known: the previous row (a header candidate) and the rows seen.
-    let mut prev: Option<(u32, Vec<String>)> = None;
-    let mut seen = 0usize;
+    let mut scanner = Scanner::new(schema);
     let mut stop = false;
     read_rows(
         path,
@@ -152,77 +254,37 @@ pub fn scan(
             *info.borrow_mut() = i.clone();
         },
         &mut |row, cells| {
-            if header.is_none() {
-                seen += 1;
-                let this = texts(cells);
-                if let Some((prow, ptexts)) = prev.take() {
-                    if let Some(h) = try_header(schema, prow, &ptexts, Some((row, &this))) {
-                        on_header(&info.borrow(), &h)?;
-                        header = Some(h);
-                    }
-                }
-                if header.is_none() {
-                    if seen > HEADER_SCAN_ROWS {
-                        return Err(FileError::NoHeader {
-                            sheet: info.borrow().name.clone(),
-                            scanned: HEADER_SCAN_ROWS,
-                            needed: schema.needed_text(),
-                        });
-                    }
-                    prev = Some((row, this));
-                    return Ok(Flow::Continue);
-                }
-            }
-            let Some(h) = &header else {
+            let info = info.borrow();
+            let step = scanner.feed(&info.name, row, cells)?;
+            let Some(h) = scanner.header() else {
                 return Ok(Flow::Continue);
             };
-            if row <= h.last_header_row {
+            if step.header_found {
+                on_header(&info, h)?;
+            }
+            if !step.data {
                 return Ok(Flow::Continue);
             }
-            match classify(cells, h) {
-                RowKind::Skip => {
-                    stats.skipped_rows += 1;
-                    Ok(Flow::Continue)
-                }
-                RowKind::Data => {
-                    stats.data_rows += 1;
-                    let flow = on_row(&DataRow {
-                        row,
-                        cells,
-                        header: h,
-                        schema,
-                    })?;
-                    if flow == Flow::Stop {
-                        stop = true;
-                    }
-                    Ok(flow)
-                }
+            let flow = on_row(&DataRow {
+                row,
+                cells,
+                header: h,
+                schema,
+            })?;
+            if flow == Flow::Stop {
+                stop = true;
             }
+            Ok(flow)
         },
     )?;
-    if header.is_none() {
-        // The header may be the last row read (a sheet with a header and no data).
-        if let Some((prow, ptexts)) = prev.take() {
-            if let Some(h) = try_header(schema, prow, &ptexts, None) {
-                on_header(&info.borrow(), &h)?;
-                header = Some(h);
-            }
-        }
-    }
-    if header.is_none() {
-        if seen == 0 {
-            return Err(FileError::Empty(path.display().to_string()));
-        }
-        return Err(FileError::NoHeader {
-            sheet: info.borrow().name.clone(),
-            scanned: seen.min(HEADER_SCAN_ROWS),
-            needed: schema.needed_text(),
-        });
+    let info = info.into_inner();
+    if let Some(h) = scanner.finish(path, &info.name)? {
+        on_header(&info, h)?;
     }
     if stop {
         return Err(FileError::Cancelled);
     }
-    let info = info.into_inner();
+    let mut stats = scanner.stats;
     stats.sheet = info.name;
     stats.rows_estimate = info.rows_estimate;
     Ok(stats)

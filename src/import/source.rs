@@ -355,73 +355,116 @@ fn read_xlsx(
     start: &mut dyn FnMut(&SheetInfo),
     row: &mut RowFn<'_>,
 ) -> Result<(), FileError> {
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path).map_err(|e| corrupt(path, e))?;
-    let names = wb.sheet_names();
-    let chosen = match sheet {
-        Some(s) => {
-            let s = s.trim();
-            if !names.iter().any(|n| n == s) {
-                return Err(no_such_sheet(s, &names));
-            }
-            s.to_string()
+    let mut book = XlsxBook::open_checked(path)?;
+    book.read(sheet, start, |r, cells: &mut Vec<Cell<'_>>| row(r, cells))
+}
+
+/// An .xlsx/.xlsm workbook opened for streaming: the file checked (`limits::check_file`) and its
+/// shared strings read. Text cells borrow from the workbook, so the rows [`XlsxBook::read`]
+/// gives may be kept (or handed to another thread) for as long as the workbook lives.
+pub struct XlsxBook {
+    path: std::path::PathBuf,
+    wb: calamine::Xlsx<BufReader<File>>,
+}
+
+impl XlsxBook {
+    /// Opens `path` when its format is .xlsx/.xlsm; `None` for any other format.
+    pub fn open(path: &Path) -> Result<Option<XlsxBook>, FileError> {
+        let format = detect(path)?;
+        if format != Format::Xlsx {
+            return Ok(None);
         }
-        None => {
-            // The first sheet with a non-empty cell.
-            let mut found = None;
-            for name in &names {
-                let mut reader = wb
-                    .worksheet_cells_reader(name)
-                    .map_err(|e| corrupt(path, e))?;
-                while let Some(c) = reader.next_cell().map_err(|e| corrupt(path, e))? {
-                    if !data_ref_cell(c.get_value()).is_blank() {
-                        found = Some(name.clone());
+        crate::limits::check_file(path, format)?;
+        Self::open_checked(path).map(Some)
+    }
+
+    fn open_checked(path: &Path) -> Result<XlsxBook, FileError> {
+        let wb = calamine::open_workbook(path).map_err(|e| corrupt(path, e))?;
+        Ok(XlsxBook {
+            path: path.to_path_buf(),
+            wb,
+        })
+    }
+
+    /// Reads the chosen sheet (default: the first non-empty one) as [`read_rows`] does, but
+    /// hands `row` the row's cells as a vector it may take (`append`/`drain`): they borrow from
+    /// the workbook, not from the reader.
+    pub fn read<'a>(
+        &'a mut self,
+        sheet: Option<&str>,
+        start: &mut dyn FnMut(&SheetInfo),
+        mut row: impl FnMut(u32, &mut Vec<Cell<'a>>) -> Result<Flow, FileError>,
+    ) -> Result<(), FileError> {
+        let path = self.path.as_path();
+        let wb = &mut self.wb;
+        let names = wb.sheet_names();
+        let chosen = match sheet {
+            Some(s) => {
+                let s = s.trim();
+                if !names.iter().any(|n| n == s) {
+                    return Err(no_such_sheet(s, &names));
+                }
+                s.to_string()
+            }
+            None => {
+                // The first sheet with a non-empty cell.
+                let mut found = None;
+                for name in &names {
+                    let mut reader = wb
+                        .worksheet_cells_reader(name)
+                        .map_err(|e| corrupt(path, e))?;
+                    while let Some(c) = reader.next_cell().map_err(|e| corrupt(path, e))? {
+                        if !data_ref_cell(c.get_value()).is_blank() {
+                            found = Some(name.clone());
+                            break;
+                        }
+                    }
+                    if found.is_some() {
                         break;
                     }
                 }
-                if found.is_some() {
-                    break;
-                }
+                found.ok_or_else(|| FileError::Empty(path.display().to_string()))?
             }
-            found.ok_or_else(|| FileError::Empty(path.display().to_string()))?
-        }
-    };
-    let mut reader = wb
-        .worksheet_cells_reader(&chosen)
-        .map_err(|e| corrupt(path, e))?;
-    let dims = reader.dimensions();
-    start(&SheetInfo {
-        name: chosen.clone(),
-        rows_estimate: u64::from(dims.end.0.saturating_sub(dims.start.0)) + 1,
-    });
-    let mut cur_row: Option<u32> = None;
-    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(32);
-    while let Some(c) = reader.next_cell().map_err(|e| corrupt(path, e))? {
-        let (r, col) = c.get_position();
-        let value = data_ref_cell(c.get_value());
-        if cur_row != Some(r) {
-            if let Some(prev) = cur_row {
-                if !cells.iter().all(Cell::is_blank) && row(prev + 1, &cells)? == Flow::Stop {
-                    return Ok(());
+        };
+        let mut reader = wb
+            .worksheet_cells_reader(&chosen)
+            .map_err(|e| corrupt(path, e))?;
+        let dims = reader.dimensions();
+        start(&SheetInfo {
+            name: chosen.clone(),
+            rows_estimate: u64::from(dims.end.0.saturating_sub(dims.start.0)) + 1,
+        });
+        let mut cur_row: Option<u32> = None;
+        let mut cells: Vec<Cell<'a>> = Vec::with_capacity(32);
+        while let Some(c) = reader.next_cell().map_err(|e| corrupt(path, e))? {
+            let (r, col) = c.get_position();
+            let value = data_ref_cell(c.get_value());
+            if cur_row != Some(r) {
+                if let Some(prev) = cur_row {
+                    if !cells.iter().all(Cell::is_blank) && row(prev + 1, &mut cells)? == Flow::Stop
+                    {
+                        return Ok(());
+                    }
                 }
+                cells.clear();
+                cur_row = Some(r);
             }
-            cells.clear();
-            cur_row = Some(r);
+            let col = col as usize;
+            if col > 16_384 {
+                continue;
+            }
+            if cells.len() <= col {
+                cells.resize(col + 1, Cell::Empty);
+            }
+            cells[col] = value;
         }
-        let col = col as usize;
-        if col > 16_384 {
-            continue;
+        if let Some(prev) = cur_row {
+            if !cells.iter().all(Cell::is_blank) {
+                row(prev + 1, &mut cells)?;
+            }
         }
-        if cells.len() <= col {
-            cells.resize(col + 1, Cell::Empty);
-        }
-        cells[col] = value;
+        Ok(())
     }
-    if let Some(prev) = cur_row {
-        if !cells.iter().all(Cell::is_blank) {
-            row(prev + 1, &cells)?;
-        }
-    }
-    Ok(())
 }
 
 fn read_range_book<R, RS>(

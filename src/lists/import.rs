@@ -1,6 +1,7 @@
 //! Importing one dated version of one department's list, in one transaction (all or nothing).
 //!
-//! The file is read by the import module's [`pipeline`] with the lists' [`LIST_SCHEMA`]; rows of
+//! The file is read by the import module's [`pipeline_parsing_here`] (the reading thread only
+//! reads cells; rows are parsed on the writing thread, whose SQLite work is light) with the lists' [`LIST_SCHEMA`]; rows of
 //! people 18 or older on the as-of date are counted and skipped; village and township names are
 //! mapped to division codes through the county's division list (a name matching nothing is kept
 //! as written and reported once as a warning). The rows are then compared with what the register
@@ -13,7 +14,7 @@ use super::schema::LIST_SCHEMA;
 use super::Kind;
 use crate::error::{Error, Result};
 use crate::import::report::{Report, RowIssue};
-use crate::import::{pipeline, Control, Event, FileError, RefusedRow};
+use crate::import::{pipeline_parsing_here, Control, Event, FileError, RefusedRow};
 use crate::register::{Actor, Register};
 use crate::store::divisions;
 use crate::store::list_rows::{self, ListRow};
@@ -269,7 +270,11 @@ pub fn import_list(
     } else {
         None
     };
-    let result = import_list_inner(reg, path, opts, actor, ctl);
+    // The file's digest is computed on its own thread while the workbook is opened and checked.
+    let result = std::thread::scope(|s| {
+        let digest = s.spawn(|| file_sha256(path));
+        import_list_inner(reg, path, opts, actor, ctl, digest)
+    });
     if let Some(mode) = journal {
         crate::store::rows::restore_journal(reg.conn(), &mode);
     }
@@ -282,11 +287,21 @@ fn import_list_inner(
     opts: &ListImport,
     actor: &Actor,
     ctl: &mut Control<'_>,
+    digest: std::thread::ScopedJoinHandle<'_, Result<String>>,
 ) -> Result<ListOutcome> {
     let source = check_source(&opts.source)?;
     let kind = opts.kind;
     let as_of = opts.as_of.to_string();
-    let sha = file_sha256(path)?;
+    let mut digest = Some(digest);
+    let mut sha = String::new();
+    let mut join_digest = |sha: &mut String| -> Result<()> {
+        if let Some(job) = digest.take() {
+            *sha = job
+                .join()
+                .map_err(|_| Error::Other("计算文件摘要的线程意外中止".into()))??;
+        }
+        Ok(())
+    };
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -318,7 +333,7 @@ fn import_list_inner(
         source: &source,
         as_of: &as_of,
         file_name: &file_name,
-        file_sha256: &sha,
+        file_sha256: "",
         imported_at: &now,
         operator: &actor.operator,
         rows_read: 0,
@@ -327,11 +342,9 @@ fn import_list_inner(
         rows_refused: 0,
     };
     // A new dated version is written while the file is read (rows in sheet order, as they
-    // come); the same version again is gathered first, since an unchanged file writes nothing.
-    let new_version = match &same {
-        None => Some(list_versions::insert(w.conn(), &base)?),
-        Some(_) => None,
-    };
+    // come; the version row itself once the header is found and the file's digest known); the
+    // same version again is gathered first, since an unchanged file writes nothing.
+    let mut new_version = None;
     let mut rows: Vec<ListRow> = Vec::new();
     let mut rows_kept = 0i64;
     let mut matched = 0u64;
@@ -346,7 +359,7 @@ fn import_list_inner(
     let mut places = Places::new(w.conn());
     let (mut total, mut done) = (0u64, 0u64);
     let cancel = ctl.cancel;
-    let stats = pipeline(
+    let stats = pipeline_parsing_here(
         path,
         opts.sheet.as_deref(),
         &LIST_SCHEMA,
@@ -365,7 +378,13 @@ fn import_list_inner(
                     r.unknown_columns = map.unknown.clone();
                     r.warnings.extend(header_warnings(kind, &source, &map));
                     out.header_labels = map.labels;
-                    if new_version.is_some() {
+                    join_digest(&mut sha)?;
+                    if same.is_none() {
+                        let v = NewVersion {
+                            file_sha256: &sha,
+                            ..base
+                        };
+                        new_version = Some(list_versions::insert(w.conn(), &v)?);
                         rebuild = drop_indexes_for_bulk(w.conn(), total)?;
                     }
                 }
@@ -432,6 +451,7 @@ fn import_list_inner(
             Ok(())
         },
     )?;
+    join_digest(&mut sha)?;
     lr.report.warnings.extend(places.warnings());
     lr.report.rows_read = stats.data_rows;
     lr.report.skipped_rows = stats.skipped_rows;
@@ -440,6 +460,7 @@ fn import_list_inner(
     }
     lr.removed = before.len() as u64 - matched.min(before.len() as u64);
     let facts = NewVersion {
+        file_sha256: &sha,
         rows_read: stats.data_rows as i64,
         rows_kept,
         rows_out_of_age: lr.out_of_age as i64,
