@@ -169,11 +169,15 @@ pub fn insert_new_sql(table: &str, cols: &[String]) -> String {
 }
 
 /// A plain insert of `n` rows of a table's columns in one statement (a bulk load into an empty
-/// table; a row whose id exists is skipped, which the caller sees in the returned count).
+/// table). A row that cannot be written (its id exists, or it breaks a constraint) is skipped,
+/// which the caller sees in the returned count and must treat as a failure. `OR IGNORE` rather
+/// than `ON CONFLICT(id) DO NOTHING`: no constraint can then abort the statement halfway, so
+/// SQLite keeps no statement journal for it (a copy of every page the statement touches that
+/// existed before it, ≈ 3 % of a bulk merge's writing thread).
 pub fn insert_many_sql(table: &str, cols: &[String], n: usize) -> String {
     let row = format!("({})", vec!["?"; cols.len()].join(", "));
     format!(
-        "INSERT INTO {table} ({}) VALUES {} ON CONFLICT(id) DO NOTHING",
+        "INSERT OR IGNORE INTO {table} ({}) VALUES {}",
         cols.join(", "),
         vec![row; n].join(", ")
     )
