@@ -1,18 +1,14 @@
 //! Compact sets of the keys the cross-check compares, so that its set logic runs over integers
-//! instead of hundreds of thousands of owned strings:
+//! instead of hundreds of thousands of owned strings: a person key (`idnum::link_key`: an
+//! 18-character ID number) packs exactly into a `u64` (17 digits and a check character 0-9 /
+//! X); any other key (a child record's own id, for a child without an ID) is kept as text.
 //!
-//! - a person key (`idnum::link_key`: an 18-character ID number) packs exactly into a `u64`
-//!   (17 digits and a check character 0-9 / X); any other key (a child record's own id, for a
-//!   child without an ID) is kept as text;
-//! - a record id (a lower-case hyphenated UUID) packs exactly into a `u128`; anything else is
-//!   kept as text.
-//!
-//! Both packings are exact (no hashing of the key itself), so a set never confuses two people.
+//! The packing is exact (no hashing of the key itself), so a set never confuses two people.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// A fast hasher for keys that are already well spread integers (ID numbers, UUIDs).
+/// A fast hasher for keys that are integers (packed ID numbers).
 #[derive(Default, Clone, Copy)]
 pub struct IntHasher(u64);
 
@@ -47,18 +43,23 @@ pub fn id_code(key: &str) -> Option<u64> {
     id_code_bytes(key.as_bytes())
 }
 
-/// [`id_code`] of the bytes of a text (as read from the register, without a UTF-8 check).
+/// [`id_code`] of the bytes of a text (as read from the register, without a UTF-8 check): the
+/// first 16 digits eight at a time (one check and three multiplications for eight), then the
+/// 17th digit and the check character.
 pub fn id_code_bytes(b: &[u8]) -> Option<u64> {
     if b.len() != 18 {
         return None;
     }
-    let mut n: u64 = 0;
-    for &c in &b[..17] {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + u64::from(c - b'0');
+    let eight = |at: usize| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[at..at + 8]);
+        eight_digits(u64::from_le_bytes(a))
+    };
+    let digit = b[16].wrapping_sub(b'0');
+    if digit > 9 {
+        return None;
     }
+    let n = eight(0)? * 1_000_000_000 + eight(8)? * 10 + u64::from(digit);
     let last = match b[17] {
         c @ b'0'..=b'9' => u64::from(c - b'0'),
         b'X' => 10,
@@ -67,59 +68,22 @@ pub fn id_code_bytes(b: &[u8]) -> Option<u64> {
     Some(n * 11 + last)
 }
 
-/// Lower-case hex digit values; 255 for any other byte.
-const HEX: [u8; 256] = {
-    let mut t = [255u8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
-
-/// A lower-case hyphenated UUID packed into a `u128`, or `None` for any other text.
-pub fn uuid_code(id: &str) -> Option<u128> {
-    uuid_code_bytes(id.as_bytes())
-}
-
-/// [`uuid_code`] of the bytes of a text (as read from the register, without a UTF-8 check).
-pub fn uuid_code_bytes(b: &[u8]) -> Option<u128> {
-    if b.len() != 36 {
+/// The number written by eight ASCII digits (the first one in the lowest byte), or `None` when
+/// any byte is not a digit (D. Lemire's method: every byte's high half must be 3 and its low
+/// half, plus 6, must not carry).
+fn eight_digits(x: u64) -> Option<u64> {
+    const HIGH_HALVES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let digits = (x & HIGH_HALVES) | ((x.wrapping_add(0x0606_0606_0606_0606) & HIGH_HALVES) >> 4);
+    if digits != 0x3333_3333_3333_3333 {
         return None;
     }
-    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
-        return None;
-    }
-    let mut n: u128 = 0;
-    for part in [&b[0..8], &b[9..13], &b[14..18], &b[19..23], &b[24..36]] {
-        for &c in part {
-            let v = HEX[usize::from(c)];
-            if v > 15 {
-                return None;
-            }
-            n = (n << 4) | u128::from(v);
-        }
-    }
-    Some(n)
-}
-
-/// The text of a packed UUID (lower-case, hyphenated): the inverse of [`uuid_code`].
-pub fn uuid_text(n: u128) -> String {
-    let hex = format!("{n:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    let x = x - 0x3030_3030_3030_3030;
+    // Each pair of digits into one byte, then each pair of pairs, then the two halves.
+    let x = x * 10 + (x >> 8);
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    Some(((x & MASK).wrapping_mul(MUL1)).wrapping_add(((x >> 16) & MASK).wrapping_mul(MUL2)) >> 32)
 }
 
 /// One person key read by a scan before the set of pupils studying is known: an ID number
@@ -172,6 +136,18 @@ impl KeySet {
         }
     }
 
+    /// Both sets in one (the smaller one's keys added to the larger one).
+    pub fn union(self, other: KeySet) -> KeySet {
+        let (mut big, small) = if self.len() >= other.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        big.ids.extend(small.ids);
+        big.other.extend(small.other);
+        big
+    }
+
     /// [`KeySet::insert`] of a key's bytes as read from the register.
     pub fn insert_bytes(&mut self, key: &[u8]) {
         match id_code_bytes(key) {
@@ -207,67 +183,55 @@ impl KeySet {
     }
 }
 
-/// A set of record ids (UUIDs packed, other ids as text).
-#[derive(Default)]
-pub struct IdSet {
-    uuids: HashSet<u128, IntBuild>,
-    other: HashSet<Box<str>>,
-}
-
-impl IdSet {
-    pub fn with_capacity(n: usize) -> IdSet {
-        IdSet {
-            uuids: HashSet::with_capacity_and_hasher(n, IntBuild::default()),
-            other: HashSet::new(),
-        }
-    }
-
-    pub fn insert(&mut self, id: &str) {
-        match uuid_code(id) {
-            Some(c) => {
-                self.uuids.insert(c);
-            }
-            None => {
-                self.other.insert(id.into());
-            }
-        }
-    }
-
-    pub fn contains(&self, id: &str) -> bool {
-        match uuid_code(id) {
-            Some(c) => self.uuids.contains(&c),
-            None => self.other.contains(id),
-        }
-    }
-
-    /// Removes an id; whether it was there.
-    pub fn remove(&mut self, id: &str) -> bool {
-        match uuid_code(id) {
-            Some(c) => self.uuids.remove(&c),
-            None => self.other.remove(id),
-        }
-    }
-
-    /// The ids left, as text.
-    pub fn into_texts(self) -> Vec<String> {
-        let mut out: Vec<String> = self.uuids.into_iter().map(uuid_text).collect();
-        out.extend(self.other.into_iter().map(String::from));
-        out.sort_unstable();
-        out
-    }
-
-    pub fn len(&self) -> usize {
-        self.uuids.len() + self.other.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`id_code_bytes`] one digit at a time, as it was written first.
+    fn id_code_plain(b: &[u8]) -> Option<u64> {
+        if b.len() != 18 {
+            return None;
+        }
+        let mut n: u64 = 0;
+        for &c in &b[..17] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u64::from(c - b'0');
+        }
+        let last = match b[17] {
+            c @ b'0'..=b'9' => u64::from(c - b'0'),
+            b'X' => 10,
+            _ => return None,
+        };
+        Some(n * 11 + last)
+    }
+
+    #[test]
+    fn eight_digits_at_a_time_reads_what_one_at_a_time_reads() {
+        let base = *b"41042320150308001X";
+        assert_eq!(id_code_bytes(&base), id_code_plain(&base));
+        assert_eq!(
+            id_code_bytes(b"999999999999999999"),
+            id_code_plain(b"999999999999999999")
+        );
+        assert_eq!(id_code_bytes(b"000000000000000000"), Some(0));
+        // Every byte value at every place.
+        for at in 0..18 {
+            for c in 0..=255u8 {
+                let mut v = base;
+                v[at] = c;
+                assert_eq!(id_code_bytes(&v), id_code_plain(&v), "byte {c} at {at}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_packs_as_one_digit_at_a_time(s in "[0-9]{17}[0-9X]|[0-9:/X]{16,19}|\\PC{18}") {
+            proptest::prop_assert_eq!(id_code_bytes(s.as_bytes()), id_code_plain(s.as_bytes()));
+        }
+    }
 
     #[test]
     fn packings_are_exact_and_refuse_other_text() {
@@ -279,10 +243,6 @@ mod tests {
         assert_eq!(id_code("11010519491231002x"), None, "keys are upper-case");
         assert_eq!(id_code("1101051949123100２X"), None);
         assert_eq!(id_code("41042320150308001"), None);
-        let u = "0190f5a2-7c3e-7d4a-9b1c-2d3e4f5a6b7c";
-        assert!(uuid_code(u).is_some());
-        assert_eq!(uuid_code(&u.to_uppercase()), None);
-        assert_eq!(uuid_code("0190f5a2x7c3e-7d4a-9b1c-2d3e4f5a6b7c"), None);
         let mut s = KeySet::default();
         s.insert("11010519491231002X");
         s.insert("child-without-id");
@@ -290,11 +250,11 @@ mod tests {
         assert!(s.contains("child-without-id"));
         assert!(!s.contains("110105194912310021"));
         assert_eq!(s.len(), 2);
-        let mut ids = IdSet::default();
-        ids.insert(u);
-        ids.insert("demo-1");
-        assert!(ids.contains(u) && ids.contains("demo-1") && !ids.contains("demo-2"));
-        assert!(ids.remove("demo-1") && !ids.remove("demo-1"));
-        assert_eq!(ids.into_texts(), vec![u.to_string()]);
+        let mut t = KeySet::default();
+        t.insert("110105194912310021");
+        t.insert("another-child");
+        let u = s.union(t);
+        assert_eq!(u.len(), 4);
+        assert!(u.contains("110105194912310021") && u.contains("child-without-id"));
     }
 }

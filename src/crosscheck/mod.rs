@@ -26,6 +26,7 @@ use crate::codes::{codes, name_of};
 use crate::error::Result;
 use crate::households::clean_name;
 use crate::idnum::mask_id;
+use crate::import::value::iso_date;
 use crate::settings::Settings;
 use crate::store;
 use chrono::{Datelike, Months, NaiveDate};
@@ -35,6 +36,7 @@ use serde::Serialize;
 use sources::{date_of, Batch, Person, Source};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use store::crosscheck::{Meeting, Toward};
 
 /// The school-age window of one cross-check day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,30 +91,64 @@ impl Window {
 /// Built by one merge join of two covering indexes read side by side in id order, the 在读
 /// enrolments' child ids and the schools' own pupil records `(id, ID)` (see
 /// [`store::crosscheck::merge_studying_roll_keys`]): no join through `children` by index search
-/// per enrolment, no copy of an id.
+/// per enrolment, no copy of an id. With two connections, two such scans walk the ids from both
+/// ends at once and stop where they meet ([`Studying::scan`], [`Studying::join`]).
 pub struct Studying {
     keys: KeySet,
 }
 
+/// One scan's share of the set of pupils studying.
+pub struct StudyingPart {
+    keys: KeySet,
+    scan: store::crosscheck::StudyingScan,
+}
+
 impl Studying {
-    pub fn load(conn: &Connection) -> Result<Studying> {
-        let mut keys = KeySet::with_capacity(1 << 16);
-        let mut left: Vec<String> = Vec::new();
-        store::crosscheck::merge_studying_roll_keys(
-            conn,
-            |key| keys.insert_bytes(key),
-            |id| left.push(String::from_utf8_lossy(id).into()),
-        )?;
+    /// One of two scans walking the ids from both ends (`meeting`), or the only one.
+    pub fn scan(conn: &Connection, dir: Toward, meeting: &Meeting) -> Result<StudyingPart> {
+        let mut keys = KeySet::with_capacity(1 << 17);
+        let scan = store::crosscheck::merge_studying_roll_keys(conn, dir, meeting, |key| {
+            keys.insert_bytes(key)
+        })?;
+        Ok(StudyingPart { keys, scan })
+    }
+
+    /// The set from the scans' shares; and the studying children without an ID, as `(rowid of
+    /// the child, rowid of its first 在读 enrolment)`, in rowid order, each child once.
+    pub fn join(
+        conn: &Connection,
+        parts: Vec<StudyingPart>,
+    ) -> Result<(Studying, Vec<(i64, i64)>)> {
+        let mut keys: Option<KeySet> = None;
+        let mut no_id = Vec::new();
+        let mut left = Vec::new();
+        for p in parts {
+            keys = Some(match keys {
+                Some(k) => k.union(p.keys),
+                None => p.keys,
+            });
+            no_id.extend(p.scan.no_id);
+            left.extend(p.scan.left);
+        }
+        let mut keys = keys.unwrap_or_default();
         // Enrolments of household children (a roster record enrolled directly), of deleted
         // records or of records not yet received: usually none, looked up one by one.
         left.sort_unstable();
-        left.dedup();
-        for id in left {
-            if let Some(k) = store::crosscheck::get_person_key(conn, &id)? {
-                keys.insert(&k);
+        left.dedup_by(|a, b| a.0 == b.0);
+        for (id, enrolment) in left {
+            if let Some((rowid, key)) = store::crosscheck::get_rowid_id_key(conn, &id)? {
+                match key {
+                    Some(k) => keys.insert(&k),
+                    None => {
+                        keys.insert(&id);
+                        no_id.push((rowid, enrolment));
+                    }
+                }
             }
         }
-        Ok(Studying { keys })
+        no_id.sort_unstable();
+        no_id.dedup_by_key(|x| x.0);
+        Ok((Studying { keys }, no_id))
     }
 
     /// Whether the person with this linking ID (or child id, for a child without an ID) is studying.
@@ -267,9 +303,24 @@ fn per_source(
 impl CrossCheck {
     /// The same result with every ID number masked (`4101**********1234`).
     pub fn masked(mut self) -> CrossCheck {
-        for s in &mut self.suspected {
-            s.id_number = s.id_number.as_deref().map(mask_id);
-        }
+        let mask = |list: &mut [Suspected]| {
+            for s in list {
+                s.id_number = s.id_number.as_deref().map(mask_id);
+            }
+        };
+        // A county's list is masked in two halves at once.
+        let half = if self.suspected.len() >= SPLIT_AT {
+            self.suspected.len() / 2
+        } else {
+            0
+        };
+        let (head, tail) = self.suspected.split_at_mut(half);
+        std::thread::scope(|s| {
+            if !head.is_empty() {
+                s.spawn(|| mask(head));
+            }
+            mask(tail);
+        });
         for s in &mut self.to_confirm {
             s.id_number = s.id_number.as_deref().map(mask_id);
         }
@@ -307,6 +358,15 @@ struct NameBirthIndex {
 }
 
 impl NameBirthIndex {
+    /// The studying pupils without an ID at these `(child rowid, enrolment rowid)`, in order.
+    fn of_rowids(conn: &Connection, rows: &[(i64, i64)]) -> Result<NameBirthIndex> {
+        let mut idx = NameBirthIndex::default();
+        for row in store::crosscheck::list_studying_by_rowids(conn, rows)? {
+            idx.add(row);
+        }
+        Ok(idx)
+    }
+
     fn add(&mut self, row: store::crosscheck::StudyingRow) {
         let (child_id, has_id, school_code, village, name, birth) = row;
         let Some(b) = birth.as_deref().and_then(date_of) else {
@@ -405,42 +465,60 @@ fn joined<T>(r: std::thread::Result<T>) -> Result<T> {
 /// Below this many records a batch is fetched on one connection.
 const SPLIT_AT: usize = 2048;
 
-/// The sources' records of children not studying, every batch in rowid order: each large batch
-/// is fetched in two halves, the second one on the twin connection meanwhile.
+/// The sources' records of children not studying, every batch in rowid order, and the studying
+/// pupils without an ID at `no_id` (see [`Studying::join`]) in a [`NameBirthIndex`]: each large
+/// batch is fetched in two parts, the second one on the twin connection meanwhile, which then
+/// fetches and indexes the pupils without an ID (so the first part of the largest batch is
+/// larger by as many records).
 fn fetch_people(
     conn: &Connection,
     twin: &mut Option<Connection>,
     sources: &[Box<dyn Source>],
     batches: &[(usize, Batch, Vec<i64>)],
-) -> Result<Vec<Person>> {
+    no_id: &[(i64, i64)],
+) -> Result<(Vec<Person>, NameBirthIndex)> {
     let split = twin.is_some();
-    let half = |wanted: &[i64]| {
+    let largest = batches
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, (_, _, wanted))| wanted.len())
+        .map(|(i, _)| i);
+    let half = |at: usize, wanted: &[i64]| {
         if split && wanted.len() >= SPLIT_AT {
-            wanted.len() / 2
+            let more = if Some(at) == largest { no_id.len() } else { 0 };
+            ((wanted.len() + more) / 2).min(wanted.len())
         } else {
             wanted.len()
         }
     };
     let mut seconds: Vec<Vec<Person>> = Vec::new();
     let mut firsts: Vec<Vec<Person>> = Vec::with_capacity(batches.len());
+    let mut studying_no_id = NameBirthIndex::default();
     std::thread::scope(|s| -> Result<()> {
         let job = twin.take().map(|c2| {
             s.spawn(move || {
-                let r = batches
-                    .iter()
-                    .map(|(i, b, wanted)| sources[*i].fetch(&c2, b, &wanted[half(wanted)..]))
-                    .collect::<Result<Vec<_>>>();
+                let r = (|| -> Result<_> {
+                    let mut out = Vec::with_capacity(batches.len());
+                    for (at, (i, b, wanted)) in batches.iter().enumerate() {
+                        out.push(sources[*i].fetch(&c2, b, &wanted[half(at, wanted)..])?);
+                    }
+                    Ok((out, NameBirthIndex::of_rowids(&c2, no_id)?))
+                })();
                 (c2, r)
             })
         });
         let mine = batches
             .iter()
-            .map(|(i, b, wanted)| sources[*i].fetch(conn, b, &wanted[..half(wanted)]))
+            .enumerate()
+            .map(|(at, (i, b, wanted))| sources[*i].fetch(conn, b, &wanted[..half(at, wanted)]))
             .collect::<Result<Vec<_>>>();
-        if let Some(h) = job {
-            let (c2, r) = joined(h.join())?;
-            *twin = Some(c2);
-            seconds = r?;
+        match job {
+            Some(h) => {
+                let (c2, r) = joined(h.join())?;
+                *twin = Some(c2);
+                (seconds, studying_no_id) = r?;
+            }
+            None => studying_no_id = NameBirthIndex::of_rowids(conn, no_id)?,
         }
         firsts = mine?;
         Ok(())
@@ -451,7 +529,7 @@ fn fetch_people(
         out.extend(first);
         out.extend(seconds.next().unwrap_or_default());
     }
-    Ok(out)
+    Ok((out, studying_no_id))
 }
 
 fn check(
@@ -463,36 +541,40 @@ fn check(
 ) -> Result<CrossCheck> {
     let w = Window::new(settings, as_of);
     store::crosscheck::tune_for_scans(conn)?;
-    // The set of pupils studying (on the twin, when there is one) while this connection reads
-    // the sources' keys and the rolls' other statuses.
+    // The set of pupils studying, on the twin when there is one, while this connection reads
+    // the sources' keys and the rolls' other statuses, then walks the set from the other end
+    // until the two scans meet.
     let mut window_keys: Vec<(usize, Vec<Batch>)> = Vec::with_capacity(sources.len());
     let mut rolls = Vec::new();
-    let mut without_id = Vec::new();
-    let studying = std::thread::scope(|s| -> Result<Studying> {
+    let meeting = Meeting::default();
+    let (studying, no_id) = std::thread::scope(|s| -> Result<_> {
+        let meeting = &meeting;
         let job = twin.take().map(|c2| {
             s.spawn(move || {
-                let r = Studying::load(&c2);
+                let r = Studying::scan(&c2, Toward::Up, meeting);
                 (c2, r)
             })
         });
-        let mine = (|| -> Result<()> {
+        let dir = if job.is_some() {
+            Toward::Down
+        } else {
+            Toward::Up
+        };
+        let mine = (|| -> Result<StudyingPart> {
             for (i, src) in sources.iter().enumerate() {
                 window_keys.push((i, src.window_keys(conn, &w)?));
             }
             rolls = store::crosscheck::list_rolls_not_studying(conn)?;
-            without_id = store::crosscheck::list_studying_without_id(conn)?;
-            Ok(())
+            Studying::scan(conn, dir, meeting)
         })();
-        let studying = match job {
-            Some(h) => {
-                let (c2, r) = joined(h.join())?;
-                twin = Some(c2);
-                r
-            }
-            None => Studying::load(conn),
-        };
-        mine?;
-        studying
+        let mut parts = Vec::with_capacity(2);
+        if let Some(h) = job {
+            let (c2, r) = joined(h.join())?;
+            twin = Some(c2);
+            parts.push(r?);
+        }
+        parts.push(mine?);
+        Studying::join(conn, parts)
     })?;
     // The records of children not studying, fetched in full (in each batch's rowid order).
     let mut batches: Vec<(usize, Batch, Vec<i64>)> = Vec::new();
@@ -508,7 +590,7 @@ fn check(
             batches.push((i, b, wanted));
         }
     }
-    let people = fetch_people(conn, &mut twin, sources, &batches)?;
+    let (people, mut by_name_birth) = fetch_people(conn, &mut twin, sources, &batches, &no_id)?;
     drop(batches);
     // The loaded sources that should name every child (their silence goes into the reason).
     let mut complete: Vec<Arc<str>> = Vec::new();
@@ -548,16 +630,13 @@ fn check(
     // children without an ID) any pupil studying with the same name and birth date (the pairs
     // looked up in two halves, the second on the twin meanwhile; each pair is its own bucket, so
     // the order the halves are added in changes nothing).
-    let mut by_name_birth = NameBirthIndex::default();
-    for row in without_id {
-        by_name_birth.add(row);
-    }
-    let asked: BTreeSet<(String, String)> = people
+    let mut asked: Vec<(String, String)> = people
         .iter()
         .filter(|p| p.id_key.is_none())
-        .map(|p| (clean_name(&p.name), p.birth_date.to_string()))
+        .map(|p| (clean_name(&p.name), iso_date(p.birth_date)))
         .collect();
-    let asked: Vec<(String, String)> = asked.into_iter().collect();
+    asked.sort_unstable();
+    asked.dedup();
     let split = match &twin {
         Some(_) if asked.len() >= 2 * store::crosscheck::PAIRS_CHUNK => {
             asked.len() / 2 / store::crosscheck::PAIRS_CHUNK * store::crosscheck::PAIRS_CHUNK
@@ -755,7 +834,7 @@ fn check(
                 ""
             };
             if !cands.is_empty() {
-                let birth_date = first.birth_date.to_string();
+                let birth_date = iso_date(first.birth_date);
                 let first = ps.swap_remove(0);
                 return Some(Verdict::Confirm(ToConfirm {
                     child_id,
@@ -892,7 +971,7 @@ fn check(
             if let Some(c) = ps.iter().find_map(|p| p.child_id.clone()) {
                 child_id = c;
             }
-            birth = ps[0].birth_date.to_string();
+            birth = iso_date(ps[0].birth_date);
         }
         if birth.is_empty() {
             if let Some(c) = store::children::get(conn, &x.child_id)? {
@@ -1020,7 +1099,7 @@ fn entry(
         id_number,
         name,
         village,
-        birth_date: birth.to_string(),
+        birth_date: iso_date(birth),
         reason,
         category: category.into(),
         priority: !groups.is_empty(),

@@ -111,7 +111,8 @@ pub fn iso_date(d: NaiveDate) -> String {
     put(&mut b[0..4], y as u32);
     put(&mut b[5..7], d.month());
     put(&mut b[8..10], d.day());
-    b.iter().map(|&c| char::from(c)).collect()
+    // ASCII digits and dashes: always UTF-8, copied as they are.
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// A grade 1-9: `三年级`, `3`, `初一`, `七年级`, `小学三年级`, `初中一年级`.

@@ -37,44 +37,166 @@ fn bytes_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<
     }
 }
 
+/// Which way a scan walks an id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toward {
+    /// Ascending, from the smallest id.
+    Up,
+    /// Descending, from the greatest id.
+    Down,
+}
+
+/// How far one of two scans of one id order has come (see [`Meeting`]).
+#[derive(Debug, Clone, Default)]
+enum Reach {
+    /// Not started yet.
+    #[default]
+    Start,
+    /// Every id beyond this one (below it for [`Toward::Up`], above it for [`Toward::Down`])
+    /// is done.
+    At(Vec<u8>),
+    /// Every id is done.
+    End,
+}
+
+/// Two scans of one id order, one from each end (on two connections, on two threads), that
+/// stop where they meet: each publishes now and then how far it has come, and stops at an id
+/// the other has already done. Ids between two looks may be done by both; the work they do is
+/// a union (a set insert, a list deduplicated afterwards), so this changes nothing but who
+/// does it. Whichever thread is less busy walks further.
+#[derive(Debug, Default)]
+pub struct Meeting {
+    up: std::sync::Mutex<Reach>,
+    down: std::sync::Mutex<Reach>,
+}
+
+/// How many new ids a scan walks between two looks at the other scan.
+const LOOK_EVERY: u32 = 64;
+
+impl Meeting {
+    fn mine(&self, dir: Toward) -> &std::sync::Mutex<Reach> {
+        match dir {
+            Toward::Up => &self.up,
+            Toward::Down => &self.down,
+        }
+    }
+
+    fn other(&self, dir: Toward) -> &std::sync::Mutex<Reach> {
+        match dir {
+            Toward::Up => &self.down,
+            Toward::Down => &self.up,
+        }
+    }
+
+    /// Records that the scan walking `dir` has done every id beyond `id` (or every id, when
+    /// `id` is `None`), and says whether the other scan has already done `id`.
+    fn look(&self, dir: Toward, id: Option<&[u8]>) -> bool {
+        if let Ok(mut mine) = self.mine(dir).lock() {
+            match (id, &mut *mine) {
+                (None, m) => *m = Reach::End,
+                (Some(id), Reach::At(v)) => {
+                    v.clear();
+                    v.extend_from_slice(id);
+                }
+                (Some(id), m) => *m = Reach::At(id.to_vec()),
+            }
+        }
+        let Some(id) = id else { return true };
+        match self.other(dir).lock().as_deref() {
+            Ok(Reach::End) => true,
+            Ok(Reach::At(theirs)) => match dir {
+                Toward::Up => id > theirs.as_slice(),
+                Toward::Down => id < theirs.as_slice(),
+            },
+            _ => false,
+        }
+    }
+}
+
+/// What [`merge_studying_roll_keys`] reports, besides the keys.
+#[derive(Debug, Default)]
+pub struct StudyingScan {
+    /// `(rowid of the pupil record, rowid of the enrolment)` of each 在读 enrolment of a pupil
+    /// record without an ID (for the probable matches by name + birth date).
+    pub no_id: Vec<(i64, i64)>,
+    /// `(child id, rowid of the enrolment)` of each 在读 enrolment whose child is no live pupil
+    /// record (a household child enrolled directly, a deleted record, one not received yet).
+    pub left: Vec<(String, i64)>,
+}
+
 /// Walks the current (在读) enrolments' child ids (the covering index `enrolments_studying`) and
 /// the schools' own pupil records `(id, id_key)` (the partial covering index `children_roll`)
-/// side by side, both in id order, as one merge join: `hit(key)` with the person key (`id_key`,
-/// else the id) of each pupil record with a current enrolment, once per record; `miss(child_id)`
-/// with each enrolled child id that is no live pupil record (a household child enrolled
-/// directly, a deleted record, a record not received yet), once per enrolment. The texts'
-/// bytes are compared as SQLite's BINARY collation orders them (`memcmp`), never copied.
+/// side by side, both in id order (walking `dir`), as one merge join: `hit(key)` with the person
+/// key (`id_key`, else the id) of each pupil record with a current enrolment, once per record;
+/// the enrolments of pupils without an ID and of children that are no live pupil record go
+/// into the returned [`StudyingScan`]. The scan stops where it meets `meeting`'s other scan.
+/// The texts' bytes are compared as SQLite's BINARY collation orders them (`memcmp`), never
+/// copied.
 pub fn merge_studying_roll_keys(
     conn: &Connection,
+    dir: Toward,
+    meeting: &Meeting,
     mut hit: impl FnMut(&[u8]),
-    mut miss: impl FnMut(&[u8]),
-) -> Result<()> {
-    let mut enrolled = conn.prepare_cached(
-        "SELECT child_id FROM enrolments INDEXED BY enrolments_studying
-         WHERE status = 'studying' AND deleted = 0 ORDER BY child_id",
-    )?;
-    let mut pupils = conn.prepare_cached(
-        "SELECT id, id_key FROM children INDEXED BY children_roll
-         WHERE household_id IS NULL AND deleted = 0 ORDER BY id",
-    )?;
+) -> Result<StudyingScan> {
+    let order = match dir {
+        Toward::Up => "",
+        Toward::Down => " DESC",
+    };
+    let mut enrolled = conn.prepare_cached(&format!(
+        "SELECT child_id, rowid FROM enrolments INDEXED BY enrolments_studying
+         WHERE status = 'studying' AND deleted = 0 ORDER BY child_id{order}"
+    ))?;
+    let mut pupils = conn.prepare_cached(&format!(
+        "SELECT id, id_key, rowid FROM children INDEXED BY children_roll
+         WHERE household_id IS NULL AND deleted = 0 ORDER BY id{order}"
+    ))?;
+    let mut out = StudyingScan::default();
     let mut e_rows = enrolled.query([])?;
     let mut p_rows = pupils.query([])?;
     p_rows.advance()?;
     // The current pupil record already reported (a child with two 在读 enrolments counts once).
     let mut reported = false;
+    // The enrolments' previous child id (a look at the other scan is taken at a new one).
+    let mut previous: Vec<u8> = Vec::new();
+    let mut until_look = 0u32;
+    let rowid = |r: &rusqlite::Row<'_>, i: usize| -> Result<i64> {
+        match r.get_ref(i)? {
+            ValueRef::Integer(n) => Ok(n),
+            v => Err(rusqlite::Error::InvalidColumnType(i, String::new(), v.data_type()).into()),
+        }
+    };
     while let Some(e) = e_rows.next()? {
         let Some(id) = bytes_ref(e, 0)? else { continue };
+        if id != previous.as_slice() {
+            if until_look == 0 {
+                if meeting.look(dir, Some(id)) {
+                    return Ok(out);
+                }
+                until_look = LOOK_EVERY;
+            }
+            until_look -= 1;
+            previous.clear();
+            previous.extend_from_slice(id);
+        }
         let mut found = false;
         while let Some(r) = p_rows.get() {
             let pid = bytes_ref(r, 0)?.unwrap_or_default();
-            match pid.cmp(id) {
+            let ord = match dir {
+                Toward::Up => pid.cmp(id),
+                Toward::Down => id.cmp(pid),
+            };
+            match ord {
                 Ordering::Less => {
                     p_rows.advance()?;
                     reported = false;
                 }
                 Ordering::Equal => {
+                    let key = bytes_ref(r, 1)?;
+                    if key.is_none() {
+                        out.no_id.push((rowid(r, 2)?, rowid(e, 1)?));
+                    }
                     if !reported {
-                        hit(bytes_ref(r, 1)?.unwrap_or(pid));
+                        hit(key.unwrap_or(pid));
                         reported = true;
                     }
                     found = true;
@@ -84,20 +206,25 @@ pub fn merge_studying_roll_keys(
             }
         }
         if !found {
-            miss(id);
+            out.left
+                .push((String::from_utf8_lossy(id).into(), rowid(e, 1)?));
         }
     }
-    Ok(())
+    meeting.look(dir, None);
+    Ok(out)
 }
 
-/// The person key (`id_key`, else the id) of one live child, if there is one.
-pub fn get_person_key(conn: &Connection, child_id: &str) -> Result<Option<String>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {PERSON_KEY} FROM children c WHERE c.id = ?1 AND c.deleted = 0"
-    ))?;
+/// The rowid and the ID (`id_key`) of one live child, if there is one.
+pub fn get_rowid_id_key(
+    conn: &Connection,
+    child_id: &str,
+) -> Result<Option<(i64, Option<String>)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT c.rowid, c.id_key FROM children c WHERE c.id = ?1 AND c.deleted = 0",
+    )?;
     let mut rows = st.query([child_id])?;
     match rows.next()? {
-        Some(r) => Ok(Some(r.get(0)?)),
+        Some(r) => Ok(Some((r.get(0)?, r.get(1)?))),
         None => Ok(None),
     }
 }
@@ -351,15 +478,21 @@ fn studying_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudyingRow> {
     ))
 }
 
-/// Studying pupils whose records carry no ID at all (matched only by name + birth date).
-pub fn list_studying_without_id(conn: &Connection) -> Result<Vec<StudyingRow>> {
-    let mut st = conn.prepare(
+/// Studying pupils without an ID, one per `(rowid of the child, rowid of its 在读 enrolment)`
+/// (see [`StudyingScan::no_id`]), in the order given.
+pub fn list_studying_by_rowids(conn: &Connection, rows: &[(i64, i64)]) -> Result<Vec<StudyingRow>> {
+    let mut st = conn.prepare_cached(
         "SELECT e.child_id, c.id_key, e.school_code, c.village_code, c.name, c.birth_date
-         FROM children c CROSS JOIN enrolments e ON e.child_id = c.id
-         WHERE c.id_key IS NULL AND c.deleted = 0 AND e.deleted = 0 AND e.status = 'studying'",
+         FROM children c, enrolments e WHERE c.rowid = ?1 AND e.rowid = ?2",
     )?;
-    let rows = st.query_map([], studying_row)?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let mut out = Vec::with_capacity(rows.len());
+    for (child, enrolment) in rows {
+        let mut q = st.query(params![child, enrolment])?;
+        if let Some(r) = q.next()? {
+            out.push(studying_row(r)?);
+        }
+    }
+    Ok(out)
 }
 
 /// How many (name, birth date) pairs one look-up query binds.
