@@ -2,9 +2,9 @@
 //! children (keys first from a covering index, details only for those not studying), the rolls'
 //! other statuses, and the name + birth-date lookups of probable matches.
 
+use super::cursor::Cursor;
 use crate::error::Result;
-use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
-use rusqlite::types::{Type, ValueRef};
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::cmp::Ordering;
 
@@ -22,19 +22,6 @@ fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&
     r.get_ref(i)?
         .as_str_or_null()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
-}
-
-/// The bytes of a text column borrowed from the row (no copy, no UTF-8 check), NULL as `None`.
-fn bytes_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r [u8]>> {
-    match r.get_ref(i)? {
-        ValueRef::Text(b) => Ok(Some(b)),
-        ValueRef::Null => Ok(None),
-        v => Err(rusqlite::Error::InvalidColumnType(
-            i,
-            String::new(),
-            v.data_type(),
-        )),
-    }
 }
 
 /// Which way a scan walks an id order.
@@ -142,31 +129,30 @@ pub fn merge_studying_roll_keys(
         Toward::Up => "",
         Toward::Down => " DESC",
     };
-    let mut enrolled = conn.prepare_cached(&format!(
-        "SELECT child_id, rowid FROM enrolments INDEXED BY enrolments_studying
-         WHERE status = 'studying' AND deleted = 0 ORDER BY child_id{order}"
-    ))?;
-    let mut pupils = conn.prepare_cached(&format!(
-        "SELECT id, id_key, rowid FROM children INDEXED BY children_roll
-         WHERE household_id IS NULL AND deleted = 0 ORDER BY id{order}"
-    ))?;
+    let mut enrolled = Cursor::prepare(
+        conn,
+        &format!(
+            "SELECT child_id, rowid FROM enrolments INDEXED BY enrolments_studying
+             WHERE status = 'studying' AND deleted = 0 ORDER BY child_id{order}"
+        ),
+    )?;
+    let mut pupils = Cursor::prepare(
+        conn,
+        &format!(
+            "SELECT id, id_key, rowid FROM children INDEXED BY children_roll
+             WHERE household_id IS NULL AND deleted = 0 ORDER BY id{order}"
+        ),
+    )?;
     let mut out = StudyingScan::default();
-    let mut e_rows = enrolled.query([])?;
-    let mut p_rows = pupils.query([])?;
-    p_rows.advance()?;
+    // Whether `pupils` is on a row (once it is not, it is never stepped again).
+    let mut on_pupil = pupils.step()?;
     // The current pupil record already reported (a child with two 在读 enrolments counts once).
     let mut reported = false;
     // The enrolments' previous child id (a look at the other scan is taken at a new one).
     let mut previous: Vec<u8> = Vec::new();
     let mut until_look = 0u32;
-    let rowid = |r: &rusqlite::Row<'_>, i: usize| -> Result<i64> {
-        match r.get_ref(i)? {
-            ValueRef::Integer(n) => Ok(n),
-            v => Err(rusqlite::Error::InvalidColumnType(i, String::new(), v.data_type()).into()),
-        }
-    };
-    while let Some(e) = e_rows.next()? {
-        let Some(id) = bytes_ref(e, 0)? else { continue };
+    while enrolled.step()? {
+        let Some(id) = enrolled.text(0) else { continue };
         if id != previous.as_slice() {
             if until_look == 0 {
                 if meeting.look(dir, Some(id)) {
@@ -179,21 +165,21 @@ pub fn merge_studying_roll_keys(
             previous.extend_from_slice(id);
         }
         let mut found = false;
-        while let Some(r) = p_rows.get() {
-            let pid = bytes_ref(r, 0)?.unwrap_or_default();
+        while on_pupil {
+            let pid = pupils.text(0).unwrap_or_default();
             let ord = match dir {
                 Toward::Up => pid.cmp(id),
                 Toward::Down => id.cmp(pid),
             };
             match ord {
                 Ordering::Less => {
-                    p_rows.advance()?;
+                    on_pupil = pupils.step()?;
                     reported = false;
                 }
                 Ordering::Equal => {
-                    let key = bytes_ref(r, 1)?;
+                    let key = pupils.text(1);
                     if key.is_none() {
-                        out.no_id.push((rowid(r, 2)?, rowid(e, 1)?));
+                        out.no_id.push((pupils.int(2), enrolled.int(1)));
                     }
                     if !reported {
                         hit(key.unwrap_or(pid));
@@ -207,7 +193,7 @@ pub fn merge_studying_roll_keys(
         }
         if !found {
             out.left
-                .push((String::from_utf8_lossy(id).into(), rowid(e, 1)?));
+                .push((String::from_utf8_lossy(id).into(), enrolled.int(1)));
         }
     }
     meeting.look(dir, None);
@@ -237,14 +223,16 @@ pub fn for_each_roster_key(
     born_after: &str,
     mut f: impl FnMut(i64, &[u8]),
 ) -> Result<()> {
-    let mut st = conn.prepare_cached(
+    let mut c = Cursor::prepare(
+        conn,
         "SELECT c.rowid, COALESCE(c.id_key, c.id) FROM children c INDEXED BY children_roster_birth
          WHERE c.household_id IS NOT NULL AND c.birth_date <= ?1 AND c.birth_date > ?2 AND c.deleted = 0",
     )?;
-    let mut rows = st.query(params![born_by, born_after])?;
-    while let Some(r) = rows.next()? {
-        if let (ValueRef::Integer(rowid), Some(k)) = (r.get_ref(0)?, bytes_ref(r, 1)?) {
-            f(rowid, k);
+    c.bind_text(1, born_by)?;
+    c.bind_text(2, born_after)?;
+    while c.step()? {
+        if let Some(k) = c.text(1) {
+            f(c.int(0), k);
         }
     }
     Ok(())
@@ -346,11 +334,6 @@ pub struct RosterRef<'r> {
     pub household_groups: Option<&'r str>,
 }
 
-/// A text column that may not be NULL, borrowed from the row.
-fn text_req<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
-    text_ref(r, i)?.ok_or_else(|| rusqlite::Error::InvalidColumnType(i, String::new(), Type::Null))
-}
-
 /// Calls `f(id, priority_groups)` for every household that has priority groups (deleted or
 /// not, as the household join of `ROSTER_SELECT` reads them), from the partial covering index
 /// `households_groups`.
@@ -381,15 +364,25 @@ pub fn for_each_roster_by_rowids(
     let mut village_of = conn.prepare_cached(
         "SELECT village_code FROM households INDEXED BY households_cover WHERE id = ?1",
     )?;
-    for_rowids(
+    let marks = vec!["?"; ROWID_CHUNK].join(",");
+    let mut c = Cursor::prepare(
         conn,
-        "SELECT c.id, c.id_key, c.name, c.birth_date, c.village_code, c.flags, c.disability_type,
-                c.life_status, c.life_status_detail, c.household_id
-         FROM children c WHERE c.rowid IN ({rowids})",
-        rowids,
-        |r| {
-            let household = text_ref(r, 9)?;
-            let own_village = text_ref(r, 4)?;
+        &format!(
+            "SELECT c.id, c.id_key, c.name, c.birth_date, c.village_code, c.flags,
+                    c.disability_type, c.life_status, c.life_status_detail, c.household_id
+             FROM children c WHERE c.rowid IN ({marks})"
+        ),
+    )?;
+    let mut sorted = rowids.to_vec();
+    sorted.sort_unstable();
+    for chunk in sorted.chunks(ROWID_CHUNK) {
+        // The last chunk is padded with -1, never a rowid.
+        for i in 0..ROWID_CHUNK {
+            c.bind_int(i + 1, chunk.get(i).copied().unwrap_or(-1))?;
+        }
+        while c.step()? {
+            let household = c.str(9)?;
+            let own_village = c.str(4)?;
             let fallback: Option<String> = match (own_village, household) {
                 (None, Some(h)) => village_of
                     .query_row([h], |v| v.get::<_, Option<String>>(0))
@@ -398,20 +391,26 @@ pub fn for_each_roster_by_rowids(
                 _ => None,
             };
             f(RosterRef {
-                child_id: text_req(r, 0)?,
-                id_key: text_ref(r, 1)?,
-                name: text_req(r, 2)?,
-                birth_date: text_req(r, 3)?,
+                child_id: required(&c, 0)?,
+                id_key: c.str(1)?,
+                name: required(&c, 2)?,
+                birth_date: required(&c, 3)?,
                 village_code: own_village.or(fallback.as_deref()),
-                flags: text_req(r, 5)?,
-                disability_type: text_ref(r, 6)?,
-                life_status: text_req(r, 7)?,
-                life_status_detail: text_ref(r, 8)?,
+                flags: required(&c, 5)?,
+                disability_type: c.str(6)?,
+                life_status: required(&c, 7)?,
+                life_status_detail: c.str(8)?,
                 household_groups: household.and_then(|h| groups.get(h)).map(|g| &**g),
             });
-            Ok(())
-        },
-    )
+        }
+    }
+    Ok(())
+}
+
+/// A text column that may not be NULL.
+fn required<'a>(c: &'a Cursor<'_>, i: usize) -> Result<&'a str> {
+    c.str(i)?
+        .ok_or_else(|| rusqlite::Error::InvalidColumnType(i, String::new(), Type::Null).into())
 }
 
 /// Roster children linked by one ID.

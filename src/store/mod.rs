@@ -14,6 +14,7 @@ pub mod children;
 pub mod cipher;
 pub mod clock;
 pub mod crosscheck;
+pub mod cursor;
 pub mod decisions;
 pub mod divisions;
 pub mod enrolments;
