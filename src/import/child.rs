@@ -522,6 +522,12 @@ pub struct KeyFilter {
     hasher: std::collections::hash_map::RandomState,
     id_keys: std::collections::HashSet<u64>,
     student_nos: std::collections::HashSet<u64>,
+    /// Keys that more than one child may hold: a hash met twice while loading (two children,
+    /// tombstones included, or two keys sharing a hash), or a key this import wrote to a child
+    /// that was already there ([`KeyFilter::add_written`]). A key outside these belongs to at
+    /// most one child.
+    id_keys_twice: std::collections::HashSet<u64>,
+    student_nos_twice: std::collections::HashSet<u64>,
 }
 
 impl KeyFilter {
@@ -531,12 +537,51 @@ impl KeyFilter {
             hasher: Default::default(),
             id_keys: Default::default(),
             student_nos: Default::default(),
+            id_keys_twice: Default::default(),
+            student_nos_twice: Default::default(),
         };
         store::children::for_each_key(conn, |k| match k {
-            store::children::Key::IdKey(k) => f.add(Some(k), None),
-            store::children::Key::StudentNo(s) => f.add(None, Some(s)),
+            store::children::Key::IdKey(k) => {
+                let h = f.hash(k);
+                if !f.id_keys.insert(h) {
+                    f.id_keys_twice.insert(h);
+                }
+            }
+            store::children::Key::StudentNo(s) => {
+                let h = f.hash(s);
+                if !f.student_nos.insert(h) {
+                    f.student_nos_twice.insert(h);
+                }
+            }
         })?;
         Ok(f)
+    }
+
+    /// Notes the keys of a child this import inserted or changed otherwise than as a new pupil
+    /// the filter vouched for: each may now be held by a second child.
+    pub fn add_written(&mut self, id_key: Option<&str>, student_no: Option<&str>) {
+        self.add(id_key, student_no);
+        if let Some(k) = id_key {
+            self.id_keys_twice.insert(self.hash(k));
+        }
+        if let Some(s) = student_no {
+            self.student_nos_twice.insert(self.hash(s));
+        }
+    }
+
+    /// Whether some child may hold this ID key (false: none does).
+    pub fn may_have_id_key(&self, k: &str) -> bool {
+        self.id_keys.contains(&self.hash(k))
+    }
+
+    /// Whether at most one child holds this ID key (false: maybe more).
+    pub fn id_key_once(&self, k: &str) -> bool {
+        !self.id_keys_twice.contains(&self.hash(k))
+    }
+
+    /// Whether at most one child holds this 学籍号 (false: maybe more).
+    pub fn student_no_once(&self, s: &str) -> bool {
+        !self.student_nos_twice.contains(&self.hash(s))
     }
 
     fn hash(&self, s: &str) -> u64 {

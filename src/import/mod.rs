@@ -11,6 +11,7 @@
 //! - [`report`]: the report and its JSON; [`errors_out`]: refused rows back to an .xlsx.
 //!
 //! - [`child`]: a child's row shared by importers (identity, flags, guardians, upsert).
+//! - [`window`]: a re-import's view of the school's pupils, read in id order a window at a time.
 //! - [`runs`]: each run's record-list digest checked against its audit row (`audit verify`).
 //!
 //! Importers: [`roll`] and [`households`]. Each writes everything in one `Writer` transaction:
@@ -27,6 +28,7 @@ pub mod sample;
 pub mod scan;
 pub mod source;
 pub mod value;
+pub mod window;
 
 pub use crate::progress::{Control, Progress};
 pub use report::{MissingPupil, Report, RowIssue};

@@ -13,6 +13,7 @@ use super::header::{Field, Schema};
 use super::report::{MissingPupil, RowIssue};
 use super::scan::DataRow;
 use super::value::{self, CellProblem};
+use super::window::{Verdict, Window};
 use super::{pipeline, Control, Event, Outcome, RefusedRow};
 use crate::codes;
 use crate::domain::{Child, Enrolment, Guardian};
@@ -569,7 +570,7 @@ type NewRecords = (
 
 /// Sets or clears each yes/no flag the sheet gave (`是` adds the code once, `否` removes it);
 /// flags the sheet has no column for stay as they are.
-fn apply_flags(flags: &mut Vec<String>, sheet: &[(&'static str, bool)]) {
+pub(super) fn apply_flags(flags: &mut Vec<String>, sheet: &[(&'static str, bool)]) {
     for (code, on) in sheet {
         let has = flags.iter().any(|f| f == code);
         if *on && !has {
@@ -676,7 +677,11 @@ fn upsert_row(
     let (child, change) = save_child(w, audit, old.as_ref(), child, &changed)?;
     let is_new = change == Change::Inserted;
     if let Some(f) = known {
-        f.add(child.id_key.as_deref(), child.student_no.as_deref());
+        if change == Change::Unchanged {
+            f.add(child.id_key.as_deref(), child.student_no.as_deref());
+        } else {
+            f.add_written(child.id_key.as_deref(), child.student_no.as_deref());
+        }
     }
 
     // The enrolment at this school (one per child and school, updated each term).
@@ -812,6 +817,8 @@ fn import_roll_inner(
     // header tells how many rows are coming.
     let mut known: Option<KeyFilter> = None;
     let mut new_pupils = NewPupils::default();
+    // With the key filter, the school's pupils as the register holds them, a window at a time.
+    let mut held: Option<Window> = None;
     let parse = move |row: &DataRow<'_, '_>| {
         match parse_row(row) {
         Ok(r) => match dups.check(r.row, r.id_key.as_deref(), r.student_no.as_deref()) {
@@ -849,6 +856,7 @@ fn import_roll_inner(
                     out.header_labels = map.labels;
                     if total >= KEY_FILTER_ROWS {
                         known = Some(KeyFilter::load(w.conn())?);
+                        held = super::window::allowed().then(|| Window::new(&school));
                     }
                 }
                 Event::Rows(rows) => {
@@ -881,17 +889,44 @@ fn import_roll_inner(
                                         Change::Inserted
                                     }
                                     _ => {
-                                        new_pupils.flush(w.conn())?;
-                                        let (child_id, change) = upsert_row(
-                                            &mut w, &mut audit, &mut known, &school, &term, &r,
-                                        )?;
-                                        store::roll_imports::insert_child(
-                                            w.conn(),
-                                            run_id,
-                                            &child_id,
-                                            change.as_str(),
-                                        )?;
-                                        change
+                                        let verdict = match (&mut held, &known) {
+                                            (Some(win), Some(f)) => {
+                                                win.judge(w.conn(), f, &r, &term)?
+                                            }
+                                            _ => Verdict::Unknown,
+                                        };
+                                        if let Verdict::Unchanged(child_id) = verdict {
+                                            new_pupils.runs.push(store::roll_imports::RunChild {
+                                                run_id,
+                                                child_id,
+                                                change: Change::Unchanged.as_str(),
+                                            });
+                                            if new_pupils.runs.len() >= NEW_PUPILS_HELD {
+                                                new_pupils.flush(w.conn())?;
+                                            }
+                                            Change::Unchanged
+                                        } else {
+                                            new_pupils.flush(w.conn())?;
+                                            let (child_id, change) = upsert_row(
+                                                &mut w, &mut audit, &mut known, &school, &term, &r,
+                                            )?;
+                                            store::roll_imports::insert_child(
+                                                w.conn(),
+                                                run_id,
+                                                &child_id,
+                                                change.as_str(),
+                                            )?;
+                                            if let Some(win) = &mut held {
+                                                win.after_lookup(
+                                                    w.conn(),
+                                                    &child_id,
+                                                    change != Change::Inserted,
+                                                    change != Change::Unchanged,
+                                                    verdict == Verdict::Changed,
+                                                )?;
+                                            }
+                                            change
+                                        }
                                     }
                                 };
                                 in_run += 1;

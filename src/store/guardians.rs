@@ -97,3 +97,51 @@ pub fn list_by_child(conn: &Connection, child_id: &str) -> Result<Vec<Guardian>>
     let rows = st.query_map([child_id], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+/// A guardian as [`for_each_in_child_range`] gives it, borrowed from the row.
+#[derive(Debug, Clone, Copy)]
+pub struct GuardianRef<'a> {
+    pub name: &'a str,
+    pub relation: Option<&'a str>,
+    pub phone: Option<&'a str>,
+}
+
+/// Calls `f` with the live guardians of every child whose id is between `first` and `last`
+/// (both included), by child id and then by id (each child's in the order `list_by_child`
+/// gives them). A guardian holding a text that is not UTF-8 is given as `None`, for the
+/// caller to distrust that child's list.
+pub fn for_each_in_child_range(
+    conn: &Connection,
+    first: &str,
+    last: &str,
+    mut f: impl FnMut(&str, Option<GuardianRef<'_>>),
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT child_id, name, relation, phone FROM guardians
+         WHERE child_id >= ?1 AND child_id <= ?2 AND deleted = 0 ORDER BY child_id, id",
+    )?;
+    let mut rows = st.query([first, last])?;
+    while let Some(r) = rows.next()? {
+        use rusqlite::types::ValueRef as V;
+        let opt = |i: usize| -> Option<Option<&str>> {
+            match r.get_ref(i).ok()? {
+                V::Null => Some(None),
+                V::Text(t) => std::str::from_utf8(t).ok().map(Some),
+                _ => None,
+            }
+        };
+        let child = match r.get_ref(0)? {
+            V::Text(t) => String::from_utf8_lossy(t),
+            _ => continue,
+        };
+        let g = (|| {
+            Some(GuardianRef {
+                name: opt(1)??,
+                relation: opt(2)?,
+                phone: opt(3)?,
+            })
+        })();
+        f(&child, g);
+    }
+    Ok(())
+}
