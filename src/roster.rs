@@ -124,6 +124,14 @@ pub fn roster(reg: &Register, q: &HouseholdQuery) -> Result<Vec<RosterRow>> {
         .collect()
 }
 
+/// Whether the search box holds letters only (`zs`), which `roster_search` also reads as pinyin
+/// initials: only then does the app need its search index (building it after an edit takes a
+/// while on a large county, so other searches and the plain list go without it).
+pub fn searches_initials(q: &HouseholdQuery) -> bool {
+    let typed = q.search.as_deref().map(str::trim).unwrap_or_default();
+    !typed.is_empty() && typed.chars().all(|c| c.is_ascii_alphabetic())
+}
+
 /// The 学户册 search box: what `roster` finds (name, ID number, 学籍号, address), then, when the
 /// clerk typed letters only (`zs`), the households of the children whose names have those pinyin
 /// initials, from the app's search index: the same initials the top bar's 查找儿童 matches.
@@ -133,10 +141,10 @@ pub fn roster_search(
     q: &HouseholdQuery,
 ) -> Result<Vec<RosterRow>> {
     let mut rows = roster(reg, q)?;
-    let typed = q.search.as_deref().map(str::trim).unwrap_or_default();
-    if typed.is_empty() || !typed.chars().all(|c| c.is_ascii_alphabetic()) {
+    if !searches_initials(q) {
         return Ok(rows);
     }
+    let typed = q.search.as_deref().map(str::trim).unwrap_or_default();
     let limit = q.limit.unwrap_or(200).clamp(1, 10_000) as usize;
     let mut seen: HashSet<String> = rows.iter().map(|r| r.household_id.clone()).collect();
     for hit in index.query(typed, limit.saturating_mul(4)) {
@@ -343,6 +351,15 @@ mod tests {
         // Chinese text is searched as before, not by initials.
         assert_eq!(heads("小四"), vec!["李四海"]);
         assert!(heads("qq").is_empty());
+        // Only letters need the index (the app builds it for them alone).
+        let q = |s: &str| HouseholdQuery {
+            search: Some(s.into()),
+            ..Default::default()
+        };
+        assert!(searches_initials(&q(" zs ")));
+        assert!(!searches_initials(&q("张三")));
+        assert!(!searches_initials(&q("zs1")));
+        assert!(!searches_initials(&q("  ")));
     }
 
     #[test]

@@ -218,6 +218,9 @@ pub async fn list_households(
     query: HouseholdQuery,
 ) -> Reply<Vec<RosterRow>> {
     let reg = state.register()?;
+    if !roster::searches_initials(&query) {
+        return Ok(roster::roster(&reg, &query)?);
+    }
     let mut cache = search.lock()?;
     let index = cache.current(reg.conn())?;
     Ok(roster::roster_search(&reg, index, &query)?)
