@@ -45,6 +45,9 @@ pub struct DemoSummary {
     pub cases: usize,
 }
 
+/// The demo county's random seed: the same county every time.
+const SEED: u64 = 20_260_901;
+
 fn name(rng: &mut StdRng, surname: &str) -> String {
     format!("{surname}{}", GIVEN[rng.gen_range(0..GIVEN.len())])
 }
@@ -80,7 +83,7 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
         ));
     }
     let county = site.region_code.clone();
-    let mut rng = StdRng::seed_from_u64(20_260_901);
+    let mut rng = StdRng::seed_from_u64(SEED);
     let today = actor.now.date_naive();
     let school_year = if today.month() >= 9 {
         today.year()
@@ -232,7 +235,7 @@ pub fn load_demo(reg: &mut Register, actor: &Actor) -> Result<DemoSummary> {
                 // depends on its children's ages, hence on today's date, and must not change how
                 // many households and children the county has (tests and the README count them).
                 let mut rng = StdRng::seed_from_u64(
-                    20_260_901 ^ ((t as u64) << 40) ^ ((v as u64) << 24) ^ h as u64,
+                    SEED ^ ((t as u64) << 40) ^ ((v as u64) << 24) ^ h as u64,
                 );
                 let surname = SURNAMES[rng.gen_range(0..SURNAMES.len())];
                 let head_birth = NaiveDate::from_ymd_opt(
