@@ -118,7 +118,8 @@ impl Drop for Statement<'_> {
     }
 }
 
-fn error(conn: &Connection, rc: c_int) -> crate::Error {
+/// The connection's last error as the crate's error (also used by `store::cursor`).
+pub(super) fn error(conn: &Connection, rc: c_int) -> crate::Error {
     // SAFETY: the connection is live; the message is copied before any other call.
     let msg = unsafe {
         let m = ffi::sqlite3_errmsg(conn.handle());
@@ -127,7 +128,7 @@ fn error(conn: &Connection, rc: c_int) -> crate::Error {
     failure(rc, msg)
 }
 
-fn failure(rc: c_int, msg: Option<String>) -> crate::Error {
+pub(super) fn failure(rc: c_int, msg: Option<String>) -> crate::Error {
     rusqlite::Error::SqliteFailure(ffi::Error::new(rc), msg).into()
 }
 

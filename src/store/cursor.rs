@@ -5,6 +5,7 @@
 //! per column. The borrow checker keeps a column's bytes from outliving the row: they borrow the
 //! cursor, which `step` borrows mutably.
 
+use super::bulk::{error, failure};
 use crate::error::Result;
 use rusqlite::ffi;
 use rusqlite::Connection;
@@ -151,19 +152,6 @@ impl Drop for Cursor<'_> {
         // SAFETY: `stmt` is ours and finalized exactly once, while the connection lives.
         unsafe { ffi::sqlite3_finalize(self.stmt) };
     }
-}
-
-fn error(conn: &Connection, rc: c_int) -> crate::Error {
-    // SAFETY: the connection is live; the message is copied before any other call.
-    let msg = unsafe {
-        let m = ffi::sqlite3_errmsg(conn.handle());
-        (!m.is_null()).then(|| std::ffi::CStr::from_ptr(m).to_string_lossy().into_owned())
-    };
-    failure(rc, msg)
-}
-
-fn failure(rc: c_int, msg: Option<String>) -> crate::Error {
-    rusqlite::Error::SqliteFailure(ffi::Error::new(rc), msg).into()
 }
 
 #[cfg(test)]
