@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { useDriver, openApp, find, type, texts, waitText, click, waitAppExit, TMP, log, cli } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, click, waitAppExit, TMP, log, cli, importBundles } from './harness.mjs'
 
 useDriver()
 
@@ -70,8 +70,7 @@ test('an export and a merge cancelled from the app leave nothing behind; screens
   try {
     await waitText(d, '[data-test="site-name"]', '新电脑')
     await click(d, '[data-nav="exchange"]')
-    await type(d, 'bundle-paths', usb)
-    await click(d, '[data-test="bundle-import-run"]')
+    await importBundles(d, usb)
     await d.wait(async () => /\d+ \/ \d+/.test((await texts(d, '[data-test="job-status"]')).join(' ')), 120000, '合并没有显示进度')
     // While the merge runs the banner names it; 取消 at once (40,000 pupils merge in about 3 s on
     // an idle machine: slower checks here, a search or a refused write, raced the merge's end in

@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, waitAppExit, TMP, log, cli, schoolAndCounty } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, shot, click, waitAppExit, TMP, log, cli, schoolAndCounty, importBundles } from './harness.mjs'
 
 useDriver()
 
@@ -38,11 +38,12 @@ test('two sites edit the same child: the conflict is resolved side by side with 
   try {
     await waitText(d, '[data-test="site-name"]', '测试县教育局')
     await click(d, '[data-nav="exchange"]')
-    await type(d, 'bundle-paths', usb)
-    await click(d, '[data-test="bundle-import-run"]')
+    await importBundles(d, usb)
     await find(d, '[data-test="bundle-status-applied"]', 120000)
     await waitText(d, '[data-test="bundle-results"]', '冲突 1 条')
-    await waitText(d, '[data-test="conflicts-table"]', 'children')
+    // The table is named as a clerk calls it; the SQL name stays in the tooltip.
+    await waitText(d, '[data-test="conflicts-table"]', '儿童')
+    assert.equal(await d.executeScript(`return document.querySelector('[data-test="conflict-table"]').title`), 'children')
     await click(d, '[data-test="conflict-open"]')
     await find(d, '[data-test="conflict-sides"]')
     // The differing field is marked; find the school's side (张庄村5组) by its column.

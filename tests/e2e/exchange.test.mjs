@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { useDriver, openApp, find, type, texts, waitText, shot, click, TMP, T, cli } from './harness.mjs'
+import { useDriver, openApp, find, type, texts, waitText, shot, click, TMP, T, cli, importBundles } from './harness.mjs'
 
 useDriver()
 
@@ -67,8 +67,7 @@ test('export a bundle at a school and import it at the county', { timeout: 60000
     await click(d, '[data-test="trust-save"]')
     await waitText(d, '[data-test="trusted-table"]', '城关第一小学')
 
-    await type(d, 'bundle-paths', usb)
-    await click(d, '[data-test="bundle-import-run"]')
+    await importBundles(d, usb)
     await find(d, '[data-test="bundle-status-applied"]', 120000)
     await waitText(d, '[data-test="bundle-results"]', '城关第一小学')
     await waitText(d, '[data-test="trusted-table"]', '第 1 号')

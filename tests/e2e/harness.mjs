@@ -278,3 +278,10 @@ export async function wizardRun(d, ms = 120000) {
   await click(d, '[data-test="import-run"]')
   await find(d, '[data-test="import-report"]', ms)
 }
+
+/** 数据交换, already open: type FOLDER (or files) into the bundle box and start the import. The
+ * caller waits for what it expects (a status, a progress line, a result). */
+export async function importBundles(d, folder) {
+  await type(d, 'bundle-paths', folder)
+  await click(d, '[data-test="bundle-import-run"]')
+}

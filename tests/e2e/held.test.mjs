@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, type, waitText, shot, click, waitAppExit, TMP, cli, schoolAndCounty } from './harness.mjs'
+import { useDriver, openApp, find, type, waitText, shot, click, waitAppExit, TMP, cli, schoolAndCounty, importBundles } from './harness.mjs'
 
 useDriver()
 
@@ -34,8 +34,7 @@ test('a bundle from a clock three years ahead is held, then accepted with a reas
   try {
     await waitText(d, '[data-test="site-name"]', '测试县教育局')
     await click(d, '[data-nav="exchange"]')
-    await type(d, 'bundle-paths', usb)
-    await click(d, '[data-test="bundle-import-run"]')
+    await importBundles(d, usb)
     await find(d, '[data-test="bundle-status-held"]', 120000)
     await waitText(d, '[data-test="held-table"]', '城关第一小学')
     await waitText(d, '[data-test="held-reason"]', '时钟')

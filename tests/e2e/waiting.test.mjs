@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
-import { useDriver, openApp, find, type, waitText, shot, click, waitAppExit, TMP, T, cli, schoolAndCounty } from './harness.mjs'
+import { useDriver, openApp, find, type, waitText, shot, click, waitAppExit, TMP, T, cli, schoolAndCounty, importBundles } from './harness.mjs'
 
 useDriver()
 
@@ -42,8 +42,7 @@ test('records behind a missing bundle wait in a virtualised list; one is forced 
   try {
     await waitText(d, '[data-test="site-name"]', '测试县教育局')
     await click(d, '[data-nav="exchange"]')
-    await type(d, 'bundle-paths', usb)
-    await click(d, '[data-test="bundle-import-run"]')
+    await importBundles(d, usb)
     await waitText(d, '[data-test="bundle-results"]', '3.bxb', 120000)
     await waitText(d, '[data-test="waiting-count"]', `等待缺号数据包的记录（${PUPILS}）`, 60000)
     const listed = JSON.parse(cli(county, '--json', 'bundle', 'waiting', 'list'))
