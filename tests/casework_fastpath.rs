@@ -4,6 +4,8 @@
 //! rules judged on two threads, the JSON written in two halves), checked against:
 //! - the obvious SQL anti-join (who has no 在读 enrolment by ID, or by record id without one);
 //! - the same cross-check on one connection (run inside a transaction: no second connection);
+//! - the same cross-check on two connections reading through SQLite's statements, not the
+//!   register file's pages (a reader keeps the write-ahead log from being emptied);
 //! - `serde_json::to_string_pretty` for the JSON text, byte for byte.
 
 use crate::util::{actor, id_number, TempRegister};
@@ -231,13 +233,44 @@ fn the_fast_cross_check_matches_the_obvious_sql_and_the_one_connection_run() {
     let version = build(&mut reg, today);
     let settings = Settings::load(reg.conn()).unwrap();
 
-    // A plain register file, outside any transaction: the two-connection path.
+    // Whether a fresh read transaction of the register sees its snapshot in the file itself
+    // (then the cross-check reads its long index scans from the file's pages).
+    let file_is_snapshot = |reg: &Register| {
+        let tx = reg.conn().unchecked_transaction().unwrap();
+        tx.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+        store::btree::Pages::of(&tx).is_some()
+    };
+    assert!(
+        !file_is_snapshot(&reg),
+        "the build's pages are still in the log"
+    );
+
+    // A plain register file, outside any transaction: the two-connection path; the log is
+    // emptied first, so the scans read the file's pages.
     let fast = crosscheck::run(reg.conn(), &settings, today).unwrap();
+    assert!(file_is_snapshot(&reg), "the cross-check emptied the log");
     // Inside a transaction nothing may be read on another connection: one connection only.
     let tx = reg.conn().unchecked_transaction().unwrap();
     let single = crosscheck::run(reg.conn(), &settings, today).unwrap();
     tx.rollback().unwrap();
     assert_eq!(canonical(&fast), canonical(&single));
+    // Two connections, but the log cannot be emptied (another reader holds it): the scans go
+    // through SQLite's statements.
+    reg.conn()
+        .execute_batch("CREATE TABLE log_filler (x); DROP TABLE log_filler;")
+        .unwrap();
+    let reader = rusqlite::Connection::open(&tmp.db).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    reader
+        .query_row("SELECT COUNT(*) FROM children", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    let through_sql = crosscheck::run(reg.conn(), &settings, today).unwrap();
+    assert!(!file_is_snapshot(&reg), "a reader kept the log");
+    drop(reader);
+    assert_eq!(canonical(&fast), canonical(&through_sql));
 
     // Every split was taken.
     assert!(fast.suspected.len() >= 4096, "{}", fast.suspected.len());

@@ -36,6 +36,7 @@ use serde::Serialize;
 use sources::{date_of, Batch, Person, Source};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use store::btree::Pages;
 use store::crosscheck::{Meeting, Toward};
 
 /// The school-age window of one cross-check day.
@@ -105,9 +106,14 @@ pub struct StudyingPart {
 
 impl Studying {
     /// One of two scans walking the ids from both ends (`meeting`), or the only one.
-    pub fn scan(conn: &Connection, dir: Toward, meeting: &Meeting) -> Result<StudyingPart> {
+    pub fn scan(
+        conn: &Connection,
+        pages: Option<&Pages>,
+        dir: Toward,
+        meeting: &Meeting,
+    ) -> Result<StudyingPart> {
         let mut keys = KeySet::with_capacity(1 << 17);
-        let scan = store::crosscheck::merge_studying_roll_keys(conn, dir, meeting, |key| {
+        let scan = store::crosscheck::merge_studying_roll_keys(conn, pages, dir, meeting, |key| {
             keys.insert_bytes(key)
         })?;
         Ok(StudyingPart { keys, scan })
@@ -440,6 +446,7 @@ pub fn run_with(
     // register file also gets a second connection on the same snapshot, for the second core.
     let fresh = conn.is_autocommit();
     let twin = if fresh {
+        store::crosscheck::try_empty_log(conn);
         store::crosscheck::open_twin(conn)
     } else {
         None
@@ -547,11 +554,15 @@ fn check(
     let mut window_keys: Vec<(usize, Vec<Batch>)> = Vec::with_capacity(sources.len());
     let mut rolls = Vec::new();
     let meeting = Meeting::default();
+    // With a twin, the read transaction is fresh: when the file itself is its snapshot, the
+    // three long index scans read its pages directly.
+    let pages = twin.as_ref().and_then(|_| Pages::of(conn));
+    let pages = pages.as_ref();
     let (studying, no_id) = std::thread::scope(|s| -> Result<_> {
         let meeting = &meeting;
         let job = twin.take().map(|c2| {
             s.spawn(move || {
-                let r = Studying::scan(&c2, Toward::Up, meeting);
+                let r = Studying::scan(&c2, pages, Toward::Up, meeting);
                 (c2, r)
             })
         });
@@ -562,10 +573,14 @@ fn check(
         };
         let mine = (|| -> Result<StudyingPart> {
             for (i, src) in sources.iter().enumerate() {
-                window_keys.push((i, src.window_keys(conn, &w)?));
+                let from_pages = match pages {
+                    Some(p) => src.window_keys_from_pages(conn, &w, p)?,
+                    None => None,
+                };
+                window_keys.push((i, from_pages.map_or_else(|| src.window_keys(conn, &w), Ok)?));
             }
             rolls = store::crosscheck::list_rolls_not_studying(conn)?;
-            Studying::scan(conn, dir, meeting)
+            Studying::scan(conn, pages, dir, meeting)
         })();
         let mut parts = Vec::with_capacity(2);
         if let Some(h) = job {

@@ -14,6 +14,7 @@ use super::Window;
 use crate::error::Result;
 use crate::households::parse_date;
 use crate::store;
+use crate::store::btree::Pages;
 use crate::store::crosscheck::{RosterRef, RosterRow};
 use crate::store::record::codes_from_text;
 use chrono::NaiveDate;
@@ -70,6 +71,16 @@ pub trait Source: Send + Sync {
     fn kind(&self) -> &'static str;
     /// The keys of the source's records born inside the window, one batch per loaded part.
     fn window_keys(&self, conn: &Connection, window: &Window) -> Result<Vec<Batch>>;
+    /// [`Source::window_keys`] read from the register file's pages where the source can
+    /// (`None`: it cannot, `window_keys` is asked instead).
+    fn window_keys_from_pages(
+        &self,
+        _conn: &Connection,
+        _window: &Window,
+        _pages: &Pages,
+    ) -> Result<Option<Vec<Batch>>> {
+        Ok(None)
+    }
     /// The records of one batch at these rowids (sorted), in rowid order.
     fn fetch(&self, conn: &Connection, batch: &Batch, rowids: &[i64]) -> Result<Vec<Person>>;
     /// The source's records of one linking ID (any age, studying or not).
@@ -123,6 +134,27 @@ pub fn date_of(s: &str) -> Option<NaiveDate> {
 }
 
 impl Roster {
+    fn keys(conn: &Connection, pages: Option<&Pages>, w: &Window) -> Result<Vec<Batch>> {
+        let mut keys: Vec<(i64, Key)> = Vec::with_capacity(1 << 16);
+        store::crosscheck::for_each_roster_key(
+            conn,
+            pages,
+            &w.born_on_or_before.to_string(),
+            &w.born_after.to_string(),
+            |rowid, key| keys.push((rowid, key_of_bytes(key))),
+        )?;
+        let mut households = HashMap::new();
+        store::crosscheck::for_each_household_groups(conn, pages, |id, groups| {
+            households.insert(id.into(), groups.into());
+        })?;
+        Ok(vec![Batch {
+            part: 0,
+            label: ROSTER_LABEL.into(),
+            keys,
+            households,
+        }])
+    }
+
     fn person(r: RosterRow, label: &Arc<str>) -> Option<Person> {
         Roster::person_ref(
             RosterRef {
@@ -180,23 +212,16 @@ impl Source for Roster {
     }
 
     fn window_keys(&self, conn: &Connection, w: &Window) -> Result<Vec<Batch>> {
-        let mut keys: Vec<(i64, Key)> = Vec::with_capacity(1 << 16);
-        store::crosscheck::for_each_roster_key(
-            conn,
-            &w.born_on_or_before.to_string(),
-            &w.born_after.to_string(),
-            |rowid, key| keys.push((rowid, key_of_bytes(key))),
-        )?;
-        let mut households = HashMap::new();
-        store::crosscheck::for_each_household_groups(conn, |id, groups| {
-            households.insert(id.into(), groups.into());
-        })?;
-        Ok(vec![Batch {
-            part: 0,
-            label: ROSTER_LABEL.into(),
-            keys,
-            households,
-        }])
+        Roster::keys(conn, None, w)
+    }
+
+    fn window_keys_from_pages(
+        &self,
+        conn: &Connection,
+        w: &Window,
+        pages: &Pages,
+    ) -> Result<Option<Vec<Batch>>> {
+        Roster::keys(conn, Some(pages), w).map(Some)
     }
 
     fn fetch(&self, conn: &Connection, batch: &Batch, rowids: &[i64]) -> Result<Vec<Person>> {

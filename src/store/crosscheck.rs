@@ -2,6 +2,7 @@
 //! children (keys first from a covering index, details only for those not studying), the rolls'
 //! other statuses, and the name + birth-date lookups of probable matches.
 
+use super::btree::{IndexScan, Pages};
 use super::cursor::Cursor;
 use crate::error::Result;
 use rusqlite::types::Type;
@@ -22,6 +23,31 @@ fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&
     r.get_ref(i)?
         .as_str_or_null()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+/// Writes the write-ahead log's pages into the register file and empties the log, when nothing
+/// else is reading or writing the register (it never waits): then the cross-check's long scans
+/// can read the file's own pages (see [`Pages::of`]). Errors and a busy register change nothing:
+/// the scans then read through SQLite.
+pub fn try_empty_log(conn: &Connection) {
+    let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let mut wal = std::ffi::OsString::from(path);
+    wal.push("-wal");
+    if std::fs::metadata(&wal).map_or(true, |m| m.len() == 0) {
+        return;
+    }
+    if conn.busy_timeout(std::time::Duration::ZERO).is_ok() {
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(10));
+}
+
+/// A text read from the file's pages that is not UTF-8 (SQLite's own read fails the same way).
+fn damaged_text() -> crate::error::Error {
+    rusqlite::Error::FromSqlConversionFailure(1, Type::Text, "登记库中的文字不是 UTF-8 编码".into())
+        .into()
 }
 
 /// Which way a scan walks an id order.
@@ -121,28 +147,104 @@ pub struct StudyingScan {
 /// copied.
 pub fn merge_studying_roll_keys(
     conn: &Connection,
+    pages: Option<&Pages>,
     dir: Toward,
     meeting: &Meeting,
-    mut hit: impl FnMut(&[u8]),
+    hit: impl FnMut(&[u8]),
 ) -> Result<StudyingScan> {
+    if let Some(pages) = pages {
+        // The same rows as the statements below, read from the file's pages.
+        let enrolled = Select {
+            scan: pages.scan(Pages::root_of(conn, "enrolments_studying")?, dir)?,
+            // (status, deleted, child_id, rowid)
+            keep: |s: &IndexScan| {
+                s.text(0) == Some(b"studying".as_slice()) && !s.is_blob(0) && s.is_zero(1)
+            },
+            cols: [2, 3, 0],
+        };
+        let pupils = Select {
+            scan: pages.scan(Pages::root_of(conn, "children_roll")?, dir)?,
+            // (id, id_key, deleted, rowid)
+            keep: |s: &IndexScan| s.is_zero(2),
+            cols: [0, 1, 3],
+        };
+        return merge_studying(enrolled, pupils, dir, meeting, hit);
+    }
     let order = match dir {
         Toward::Up => "",
         Toward::Down => " DESC",
     };
-    let mut enrolled = Cursor::prepare(
+    let enrolled = Cursor::prepare(
         conn,
         &format!(
             "SELECT child_id, rowid FROM enrolments INDEXED BY enrolments_studying
              WHERE status = 'studying' AND deleted = 0 ORDER BY child_id{order}"
         ),
     )?;
-    let mut pupils = Cursor::prepare(
+    let pupils = Cursor::prepare(
         conn,
         &format!(
             "SELECT id, id_key, rowid FROM children INDEXED BY children_roll
              WHERE household_id IS NULL AND deleted = 0 ORDER BY id{order}"
         ),
     )?;
+    merge_studying(enrolled, pupils, dir, meeting, hit)
+}
+
+/// Rows stepped one at a time with their columns borrowed: a statement ([`Cursor`]) or an
+/// index read from the file's pages ([`Select`]).
+pub trait Rows {
+    fn step(&mut self) -> Result<bool>;
+    fn text(&self, i: usize) -> Option<&[u8]>;
+    fn int(&self, i: usize) -> i64;
+}
+
+impl Rows for Cursor<'_> {
+    fn step(&mut self) -> Result<bool> {
+        Cursor::step(self)
+    }
+    fn text(&self, i: usize) -> Option<&[u8]> {
+        Cursor::text(self, i)
+    }
+    fn int(&self, i: usize) -> i64 {
+        Cursor::int(self, i)
+    }
+}
+
+/// The entries of an index scan that `keep` keeps, with column `i` being the index's column
+/// `cols[i]`: what a SELECT of those columns with that WHERE through the index returns.
+pub struct Select<F> {
+    scan: IndexScan,
+    keep: F,
+    cols: [usize; 3],
+}
+
+impl<F: FnMut(&IndexScan) -> bool> Rows for Select<F> {
+    fn step(&mut self) -> Result<bool> {
+        while self.scan.step()? {
+            if (self.keep)(&self.scan) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+    fn text(&self, i: usize) -> Option<&[u8]> {
+        self.scan.text(*self.cols.get(i)?)
+    }
+    fn int(&self, i: usize) -> i64 {
+        self.cols.get(i).map_or(0, |c| self.scan.int(*c))
+    }
+}
+
+/// [`merge_studying_roll_keys`] over its two row sources: `enrolled` gives `(child_id,
+/// rowid)`, `pupils` gives `(id, id_key, rowid)`, both in id order walking `dir`.
+fn merge_studying(
+    mut enrolled: impl Rows,
+    mut pupils: impl Rows,
+    dir: Toward,
+    meeting: &Meeting,
+    mut hit: impl FnMut(&[u8]),
+) -> Result<StudyingScan> {
     let mut out = StudyingScan::default();
     // Whether `pupils` is on a row (once it is not, it is never stepped again).
     let mut on_pupil = pupils.step()?;
@@ -219,10 +321,37 @@ pub fn get_rowid_id_key(
 /// of the covering index `children_roster_birth`; the key's bytes are borrowed, not copied).
 pub fn for_each_roster_key(
     conn: &Connection,
+    pages: Option<&Pages>,
     born_by: &str,
     born_after: &str,
     mut f: impl FnMut(i64, &[u8]),
 ) -> Result<()> {
+    if let Some(pages) = pages {
+        // The same rows as the statement below (in the same order), read from the file's
+        // pages: (birth_date, id_key, id, deleted, rowid), the range tested row by row.
+        let mut s = pages.scan(Pages::root_of(conn, "children_roster_birth")?, Toward::Up)?;
+        let (by, after) = (born_by.as_bytes(), born_after.as_bytes());
+        while s.step()? {
+            let r = s.record();
+            let Some(birth) = r.text(0) else { continue };
+            if r.is_blob(0) {
+                break; // blobs sort after every text, and compare greater than any
+            }
+            if birth <= after {
+                continue;
+            }
+            if birth > by {
+                break;
+            }
+            if !r.is_zero(3) {
+                continue;
+            }
+            if let Some(k) = r.text(1).or_else(|| r.text(2)) {
+                f(r.int(4), k);
+            }
+        }
+        return Ok(());
+    }
     let mut c = Cursor::prepare(
         conn,
         "SELECT c.rowid, COALESCE(c.id_key, c.id) FROM children c INDEXED BY children_roster_birth
@@ -337,7 +466,28 @@ pub struct RosterRef<'r> {
 /// Calls `f(id, priority_groups)` for every household that has priority groups (deleted or
 /// not, as the household join of `ROSTER_SELECT` reads them), from the partial covering index
 /// `households_groups`.
-pub fn for_each_household_groups(conn: &Connection, mut f: impl FnMut(&str, &str)) -> Result<()> {
+pub fn for_each_household_groups(
+    conn: &Connection,
+    pages: Option<&Pages>,
+    mut f: impl FnMut(&str, &str),
+) -> Result<()> {
+    if let Some(pages) = pages {
+        // The same rows from the file's pages: (id, priority_groups, rowid), every entry of
+        // the partial index (its WHERE is the statement's).
+        let mut s = pages.scan(Pages::root_of(conn, "households_groups")?, Toward::Up)?;
+        while s.step()? {
+            let r = s.record();
+            if let (Some(id), Some(groups)) = (r.text(0), r.text(1)) {
+                if let (Ok(id), Ok(groups)) = (std::str::from_utf8(id), std::str::from_utf8(groups))
+                {
+                    f(id, groups);
+                } else {
+                    return Err(damaged_text());
+                }
+            }
+        }
+        return Ok(());
+    }
     let mut st = conn.prepare_cached(
         "SELECT id, priority_groups FROM households INDEXED BY households_groups
          WHERE priority_groups != '[]'",

@@ -4,6 +4,7 @@
 pub mod aside;
 pub mod attendance;
 pub mod audit;
+pub mod btree;
 pub mod bulk;
 pub mod bundle_acks;
 pub mod bundles_received;
