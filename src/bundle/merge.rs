@@ -10,7 +10,7 @@
 use super::aside::{self, Policy};
 use super::chain::{self, Verdict};
 use super::export::{json_to_value, row_vv};
-use super::gather::{Batch, Gatherer};
+use super::gather::{Batch, Gatherer, RUN_PART};
 use super::keys;
 use super::payload::{Record, TableInfo};
 use super::trace;
@@ -235,11 +235,13 @@ fn try_import(
             }
         };
     }
+    let mut pre = trace::Clock::new("import", std::time::Instant::now());
     let unverified = t!(UnverifiedBundle::parse(bytes));
     report.bundle_id = Some(unverified.manifest().bundle_id.clone());
     report.from_site = Some(unverified.manifest().from_site.id.clone());
     let me = t!(reg.require_site());
-    t!(unverified.check_envelope(reg.conn(), &me));
+    let sender = t!(unverified.check_envelope(reg.conn(), &me));
+    pre.step(|| "read, envelope (signature, payload hash)".into());
     if let Some(prev) = t!(bundles_received::get(reg.conn(), unverified.hash())) {
         match prev.status.as_str() {
             "applied" => {
@@ -257,7 +259,8 @@ fn try_import(
         }
     }
     let keys = t!(keys::load(reg.conn()));
-    let verified = t!(unverified.verify(reg.conn(), &me, &keys));
+    let verified = t!(unverified.verify_opened(reg.conn(), sender, &keys));
+    pre.step(|| "keys, payload opens".into());
     if let Some(why) =
         t!(trusted_sites::get(reg.conn(), &verified.sender.site_id)).and_then(|s| s.frozen)
     {
@@ -445,7 +448,11 @@ fn apply(
     reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
     rows::set_cache_mb(reg.conn(), 512)?;
     let early = journal.is_some();
-    let result = apply_inner(reg, b, keys, &bulk, early, tuning.policy, actor, ctl);
+    // Parts of a streamed bulk table: a few per table even when tests lower the bulk size.
+    let part = usize::try_from(tuning.bulk_rows / 4)
+        .unwrap_or(RUN_PART)
+        .clamp(1, RUN_PART);
+    let result = apply_inner(reg, b, keys, &bulk, early, part, tuning.policy, actor, ctl);
     // The transaction has ended: the aside databases it read can go.
     store_aside::detach_all(reg.conn());
     let fk = reg.conn().pragma_update(None, "foreign_keys", "ON");
@@ -478,7 +485,8 @@ struct Counts {
 }
 
 /// `early`: the register is in rollback-journal mode for a bulk load, and each bulk table's pages
-/// are written to the file as soon as the table is complete (`store::flush`).
+/// are written to the file as soon as the table is complete (`store::flush`). `part`: records
+/// per part of a bulk table handed to the writer while it is still arriving (`gather`).
 #[allow(clippy::too_many_arguments)]
 fn apply_inner(
     reg: &mut Register,
@@ -486,6 +494,7 @@ fn apply_inner(
     keys: &keys::SiteKeys,
     bulk: &[bool],
     early: bool,
+    part: usize,
     policy: Policy,
     actor: &Actor,
     ctl: &mut Control<'_>,
@@ -551,6 +560,13 @@ fn apply_inner(
     clock.step(|| "prepare".into());
     let id_cols: Vec<usize> = b.tables.iter().map(|t| t.meta.id).collect();
     let mut gather = Gatherer::new(id_cols, bulk);
+    if streamed {
+        // A bulk table the writer loads itself may reach it in parts while it is decoded.
+        let stream: Vec<bool> = (0..bulk.len())
+            .map(|t| bulk[t] && plan[t].is_none())
+            .collect();
+        gather = gather.streaming(&stream, part);
+    }
     if b.needs_scope_check() {
         // The scope of a record may depend on others anywhere in the bundle: check all first.
         let all = b.decode_all(w.conn(), keys)?;
@@ -595,7 +611,15 @@ fn apply_inner(
                                 None => Batch::Table(t, v),
                             }
                         }
-                        x => x,
+                        x => {
+                            if let Batch::Run {
+                                table, end: true, ..
+                            } = &x
+                            {
+                                clock.step(|| format!("decode, stream {}", tables[*table].name));
+                            }
+                            x
+                        }
                     };
                     tx.send(x).is_ok()
                 };
@@ -610,8 +634,8 @@ fn apply_inner(
                 let rx = rx;
                 for x in rx.iter() {
                     let what = match &x {
-                        Batch::Records(_) => None,
-                        Batch::Table(t, _) => Some(("load", *t)),
+                        Batch::Records(_) | Batch::Run { end: false, .. } => None,
+                        Batch::Table(t, _) | Batch::Run { table: t, .. } => Some(("load", *t)),
                         Batch::Aside(t, _) => Some(("copy in", *t)),
                     };
                     done += m.batch(x)?;
@@ -700,6 +724,8 @@ struct Merger<'c> {
     many: Vec<Option<bulk::Statement<'c>>>,
     /// Writes completed bulk tables early (`store::flush`); `None` otherwise.
     flusher: Option<Flusher>,
+    /// Per table: the text of the parts of a streamed run written so far (`Batch::Run`).
+    run_bytes: Vec<usize>,
 }
 
 impl<'c> Merger<'c> {
@@ -720,6 +746,7 @@ impl<'c> Merger<'c> {
             pending: vec![Vec::new(); tables.len()],
             many: (0..tables.len()).map(|_| None).collect(),
             flusher: None,
+            run_bytes: vec![0; tables.len()],
         }
     }
 
@@ -737,6 +764,20 @@ impl<'c> Merger<'c> {
                 let bytes: usize = v.iter().map(|r| r.text_bytes() + 64).sum();
                 self.build_indexes(t, bytes)?;
                 self.flush();
+                Ok(v.len() as u64)
+            }
+            Batch::Run {
+                table: t,
+                records: v,
+                end,
+            } => {
+                self.load_sorted(t, &v)?;
+                self.run_bytes[t] += v.iter().map(|r| r.text_bytes() + 64).sum::<usize>();
+                if end {
+                    let bytes = std::mem::take(&mut self.run_bytes[t]);
+                    self.build_indexes(t, bytes)?;
+                    self.flush();
+                }
                 Ok(v.len() as u64)
             }
             Batch::Aside(t, built) => {
@@ -801,9 +842,10 @@ impl<'c> Merger<'c> {
         built
     }
 
-    /// Writes a bulk-loaded table's records, sorted by id, into the table (empty before this
-    /// bundle). Runs of distinct ids go in multi-row inserts; a repeated id (a bundle may carry
-    /// two versions of one record) goes through the full merge after the first.
+    /// Writes a bulk-loaded table's records (sorted by id, or a part of a streamed run: ids
+    /// not written before) into the table (empty before this bundle). Runs of distinct ids go
+    /// in multi-row inserts; a repeated id (a bundle may carry two versions of one record) goes
+    /// through the full merge after the first.
     fn load_sorted(&mut self, t: usize, recs: &[Record]) -> Result<()> {
         let info = &self.tables[t];
         let k = ROWS_PER_INSERT;

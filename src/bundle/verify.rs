@@ -180,6 +180,18 @@ impl UnverifiedBundle {
     /// passed, so a bad record anywhere leaves the register unchanged.
     pub fn verify(self, conn: &Connection, me: &Site, keys: &SiteKeys) -> Result<VerifiedBundle> {
         let sender = self.check_envelope(conn, me)?;
+        self.verify_opened(conn, sender, keys)
+    }
+
+    /// [`verify`](Self::verify) after [`check_envelope`](Self::check_envelope) passed and gave
+    /// `sender`: only that the payload opens with this site's key. The envelope (signature and
+    /// the payload's SHA-256 over the whole file) is not checked a second time.
+    pub fn verify_opened(
+        self,
+        conn: &Connection,
+        sender: TrustedSite,
+        keys: &SiteKeys,
+    ) -> Result<VerifiedBundle> {
         let tables = payload::tables(conn)?;
         {
             let parts = self.parts()?;
