@@ -513,3 +513,70 @@ fn a_re_import_that_finds_its_pupils_in_id_order_writes_what_one_look_up_per_row
     assert_eq!(json(&again), json(&looked));
     assert_eq!(register_rows(&a), register_rows(&b));
 }
+
+#[test]
+fn a_roll_import_writes_the_same_whichever_thread_parses_its_rows() {
+    use baoxue::import::roll::with_balance;
+    use baoxue::import::Balance;
+    let dir = tempfile::tempdir().unwrap();
+    let ways = [Balance::Writer, Balance::Reader, Balance::Adaptive];
+    for way in ways {
+        std::fs::create_dir_all(dir.path().join(format!("{way:?}"))).unwrap();
+    }
+    let (mut reg, actor) = county_with_school(&dir.path().join("Writer"));
+    let first = dir.path().join("first.xlsx");
+    write_roll_xlsx(&first, 6_000, "城关第一小学").unwrap();
+    import_roll(
+        &mut reg,
+        &first,
+        &opts(false),
+        &actor,
+        &mut Control::default(),
+    )
+    .unwrap();
+    drop(reg);
+    for way in &ways[1..] {
+        std::fs::copy(
+            dir.path().join("Writer/register.db"),
+            dir.path().join(format!("{way:?}/register.db")),
+        )
+        .unwrap();
+    }
+    // The next term's sheet: new pupils, changed fields, refused rows, duplicate keys, leavers.
+    let next = dir.path().join("next.xlsx");
+    write_next_term(&next);
+    let json = |o: &baoxue::import::Outcome| {
+        let mut v = serde_json::to_value(&o.report).unwrap();
+        for m in v["missing_since_last"].as_array_mut().unwrap() {
+            m["child_id"] = serde_json::Value::Null;
+        }
+        (v, format!("{:?}", o.refused_rows), o.header_labels.clone())
+    };
+    let mut seen = Vec::new();
+    for way in ways {
+        let mut reg = Register::open(&dir.path().join(format!("{way:?}/register.db"))).unwrap();
+        let out = with_balance(way, || {
+            import_roll(
+                &mut reg,
+                &next,
+                &opts(false),
+                &actor,
+                &mut Control::default(),
+            )
+            .unwrap()
+        });
+        let r = &out.report;
+        assert!(
+            r.inserted >= 290 && r.updated > 1_000 && !r.refused.is_empty(),
+            "{way:?}: {} {} {}",
+            r.inserted,
+            r.updated,
+            r.refused.len()
+        );
+        seen.push((way, json(&out), register_rows(&reg)));
+    }
+    for (way, report, rows) in &seen[1..] {
+        assert_eq!(report, &seen[0].1, "{way:?}");
+        assert_eq!(rows, &seen[0].2, "{way:?}");
+    }
+}

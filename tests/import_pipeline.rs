@@ -1,11 +1,13 @@
-//! The two import pipelines give the importer the same events: `import::pipeline` (cells parsed
-//! on the reading thread) and `import::pipeline_parsing_here` (the reading thread only reads an
-//! .xlsx file's cells; header finding and parsing run on the calling thread). Real .xlsx and .csv
+//! The import pipelines give the importer the same events: `import::pipeline` (cells parsed
+//! on the reading thread), `import::pipeline_parsing_here` (the reading thread only reads an
+//! .xlsx file's cells; header finding and parsing run on the calling thread) and
+//! `import::pipeline_balanced` (each batch parsed by the reading thread, the calling thread, or
+//! whichever is idle; rows finished in order on the calling thread). Real .xlsx and .csv
 //! files with title rows, two-row headers, blank, footer and repeated header rows, more rows than
 //! one batch, several sheets, a header and no data, and no header at all.
 
 use baoxue::import::scan::ScanStats;
-use baoxue::import::{pipeline, pipeline_parsing_here, Event};
+use baoxue::import::{pipeline, pipeline_balanced, pipeline_parsing_here, Balance, Event};
 use baoxue::lists::schema::LIST_SCHEMA;
 use rust_xlsxwriter::{Format, Workbook};
 use std::path::Path;
@@ -15,11 +17,11 @@ use std::sync::atomic::AtomicBool;
 fn events(
     path: &Path,
     sheet: Option<&str>,
-    parsing_here: bool,
+    way: Option<Option<Balance>>,
     cancel: Option<&AtomicBool>,
 ) -> (Vec<String>, String) {
     let mut seen = Vec::new();
-    let parse = |row: &baoxue::import::scan::DataRow<'_, '_>| {
+    let describe = |row: &baoxue::import::scan::DataRow<'_, '_>| {
         format!(
             "{} | {} | name={:?} id={:?}",
             row.row,
@@ -27,6 +29,16 @@ fn events(
             row.get("name"),
             row.get("id_number")
         )
+    };
+    // Each row numbered in the order the importer gets it (what depends on the rows before).
+    let mut n = 0u32;
+    let mut number = move |text: String, row: &baoxue::import::scan::DataRow<'_, '_>| {
+        n += 1;
+        format!("#{n} {text} (row {})", row.row)
+    };
+    let parse = |row: &baoxue::import::scan::DataRow<'_, '_>| {
+        let text = describe(row);
+        number(text, row)
     };
     let consume = |ev: Event<String>| {
         match ev {
@@ -46,10 +58,19 @@ fn events(
         }
         Ok(())
     };
-    let result = if parsing_here {
-        pipeline_parsing_here(path, sheet, &LIST_SCHEMA, cancel, parse, consume)
-    } else {
-        pipeline(path, sheet, &LIST_SCHEMA, cancel, parse, consume)
+    let result = match way {
+        Some(None) => pipeline_parsing_here(path, sheet, &LIST_SCHEMA, cancel, parse, consume),
+        None => pipeline(path, sheet, &LIST_SCHEMA, cancel, parse, consume),
+        Some(Some(b)) => pipeline_balanced(
+            path,
+            sheet,
+            &LIST_SCHEMA,
+            cancel,
+            b,
+            describe,
+            number,
+            consume,
+        ),
     };
     let end = match result {
         Ok(ScanStats {
@@ -64,10 +85,15 @@ fn events(
 }
 
 fn same_events(path: &Path, sheet: Option<&str>) -> (Vec<String>, String) {
-    let old = events(path, sheet, false, None);
-    let new = events(path, sheet, true, None);
+    let old = events(path, sheet, None, None);
+    let new = events(path, sheet, Some(None), None);
     assert_eq!(old.1, new.1, "{}", path.display());
     assert_eq!(old.0, new.0, "{}", path.display());
+    for b in [Balance::Writer, Balance::Reader, Balance::Adaptive] {
+        let shared = events(path, sheet, Some(Some(b)), None);
+        assert_eq!(old.1, shared.1, "{} {b:?}", path.display());
+        assert_eq!(old.0, shared.0, "{} {b:?}", path.display());
+    }
     new
 }
 
@@ -207,8 +233,8 @@ fn both_pipelines_give_the_same_header_rows_and_counts() {
 
     // A cancelled read stops with the same error.
     let cancel = AtomicBool::new(true);
-    let old = events(&big, None, false, Some(&cancel));
-    let new = events(&big, None, true, Some(&cancel));
+    let old = events(&big, None, None, Some(&cancel));
+    let new = events(&big, None, Some(None), Some(&cancel));
     assert!(old.1.starts_with("error cancelled"), "{}", old.1);
     assert_eq!(old.1, new.1);
 }

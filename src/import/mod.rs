@@ -38,7 +38,7 @@ use header::{HeaderMap, Schema};
 use scan::DataRow;
 use source::{Flow, SheetInfo};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A refused row with its cells, for the errors-out file.
 #[derive(Debug, Clone)]
@@ -147,46 +147,164 @@ pub fn pipeline<P: Send>(
     })
 }
 
-/// Rows of cells read by the reading thread of [`pipeline_parsing_here`]: row `i` is
-/// `cells[ends[i - 1]..ends[i]]` (two vectors a batch, not one a row).
-struct CellBatch<'a> {
+/// Rows of cells read by the reading thread of [`pipeline_balanced`]: row `i` is
+/// `cells[ends[i - 1]..ends[i]]` (two vectors a batch, not one a row), with the rows the
+/// reading thread parsed itself, if it did (`parsed[i]` for row `i`).
+struct CellBatch<'a, R> {
     rows: Vec<(u32, u32)>,
     cells: Vec<source::Cell<'a>>,
+    parsed: Vec<Option<R>>,
 }
 
-enum Read<'a> {
+impl<'a, R> CellBatch<'a, R> {
+    fn with_capacity(cells: usize) -> Self {
+        CellBatch {
+            rows: Vec::with_capacity(BATCH),
+            cells: Vec::with_capacity(cells),
+            parsed: Vec::new(),
+        }
+    }
+
+    /// Parses every row below the header (blank and footer rows too: the writing thread's
+    /// scanner decides which rows are data and ignores the rest).
+    fn parse_all(
+        &mut self,
+        header: &HeaderMap,
+        schema: &Schema,
+        parse: &impl Fn(&DataRow<'_, '_>) -> R,
+    ) {
+        let mut from = 0usize;
+        self.parsed = self
+            .rows
+            .iter()
+            .map(|&(row, end)| {
+                let cells = &self.cells[from..end as usize];
+                from = end as usize;
+                (row > header.last_header_row).then(|| {
+                    parse(&DataRow {
+                        row,
+                        cells,
+                        header,
+                        schema,
+                    })
+                })
+            })
+            .collect();
+    }
+}
+
+/// Batches waiting for the calling thread from which the reading thread of
+/// [`pipeline_balanced`] parses the batches it reads ([`Balance::Adaptive`]). The roll import's
+/// writing thread is bursty (it writes 4 096 new pupils, 8 batches, at a time), so "the
+/// channel is full" would be too late a sign.
+const BEHIND: usize = 2;
+
+/// Hands a batch to the calling thread, parsed first as `balance` says (once the header is
+/// known), counting it in `queued`; false when the calling thread has stopped listening.
+fn hand_over<'a, R>(
+    tx: &std::sync::mpsc::SyncSender<Read<'a, R>>,
+    mut b: CellBatch<'a, R>,
+    balance: Balance,
+    queued: &AtomicUsize,
+    header: Option<&HeaderMap>,
+    schema: &Schema,
+    parse: &impl Fn(&DataRow<'_, '_>) -> R,
+) -> bool {
+    if let Some(h) = header {
+        // Adaptive: the calling thread has work queued, so parse rather than wait.
+        if balance == Balance::Reader
+            || (balance == Balance::Adaptive && queued.load(Ordering::Relaxed) >= BEHIND)
+        {
+            b.parse_all(h, schema, parse);
+        }
+    }
+    queued.fetch_add(1, Ordering::Relaxed);
+    tx.send(Read::Rows(b)).is_ok()
+}
+
+enum Read<'a, R> {
     Start(SheetInfo),
-    Rows(CellBatch<'a>),
+    Rows(CellBatch<'a, R>),
 }
 
-/// Like [`pipeline`], with the work shared the other way round: for an .xlsx file the second
-/// thread only reads cells (text cells borrow the workbook's shared strings: nothing is copied),
-/// and this thread finds the header, calls `parse` on each data row and `consume` on the events,
-/// in the same order and batches as [`pipeline`]. For an importer whose writing is lighter than
-/// its parsing (department lists), calamine's reading is then the only work on the reading
-/// thread. Other formats go through [`pipeline`].
+/// Which thread of [`pipeline_balanced`] parses the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balance {
+    /// The writing (calling) thread parses every row; the reading thread only reads cells.
+    Writer,
+    /// The reading thread parses every batch read once the header is known.
+    Reader,
+    /// Whichever is idle: the reading thread parses a batch when the writing thread is behind
+    /// (the channel between them is full, so it would wait anyway), and hands it over
+    /// unparsed otherwise, for the writing thread to parse.
+    Adaptive,
+}
+
+/// Like [`pipeline_balanced`] with [`Balance::Writer`] and `parse` on the calling thread: for
+/// an importer whose writing is lighter than its parsing (department lists), calamine's reading
+/// is the only work on the reading thread. Other formats go through [`pipeline`].
 pub fn pipeline_parsing_here<P: Send>(
     path: &Path,
     sheet: Option<&str>,
     schema: &Schema,
     cancel: Option<&AtomicBool>,
     mut parse: impl FnMut(&DataRow<'_, '_>) -> P + Send,
+    consume: impl FnMut(Event<P>) -> crate::Result<()>,
+) -> crate::Result<scan::ScanStats> {
+    pipeline_balanced(
+        path,
+        sheet,
+        schema,
+        cancel,
+        Balance::Writer,
+        |_| (),
+        |(), row| parse(row),
+        consume,
+    )
+}
+
+/// Like [`pipeline`], with the parsing shared between the threads: for an .xlsx file the second
+/// thread reads cells (text cells borrow the workbook's shared strings: nothing is copied) and,
+/// as `balance` says, parses them with `parse` (pure: it may run on either thread); this thread
+/// finds the header, parses the rows the reading thread left unparsed, calls `finish` on each
+/// data row in order (what depends on the rows before it: duplicates) and `consume` on the
+/// events, in the same order and batches as [`pipeline`]. Other formats go through
+/// [`pipeline`], parsing on the reading thread.
+#[allow(clippy::too_many_arguments)]
+pub fn pipeline_balanced<R: Send, P: Send>(
+    path: &Path,
+    sheet: Option<&str>,
+    schema: &Schema,
+    cancel: Option<&AtomicBool>,
+    balance: Balance,
+    parse: impl Fn(&DataRow<'_, '_>) -> R + Sync,
+    mut finish: impl FnMut(R, &DataRow<'_, '_>) -> P + Send,
     mut consume: impl FnMut(Event<P>) -> crate::Result<()>,
 ) -> crate::Result<scan::ScanStats> {
     let Some(mut book) = source::XlsxBook::open(path)? else {
-        return pipeline(path, sheet, schema, cancel, parse, consume);
+        return pipeline(
+            path,
+            sheet,
+            schema,
+            cancel,
+            |row| finish(parse(row), row),
+            consume,
+        );
     };
     let stop = AtomicBool::new(false);
     let cancelled = || cancel.map(|c| c.load(Ordering::Relaxed)).unwrap_or(false);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Read<'_>>(8);
+    // The header, once the calling thread has found it (it never changes after).
+    let found: std::sync::OnceLock<HeaderMap> = std::sync::OnceLock::new();
+    let queued = AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Read<'_, R>>(8);
     std::thread::scope(|s| {
         let stop = &stop;
         let book = &mut book;
+        let found = &found;
+        let queued = &queued;
+        let parse = &parse;
         let reader = s.spawn(move || {
-            let mut batch = CellBatch {
-                rows: Vec::with_capacity(BATCH),
-                cells: Vec::new(),
-            };
+            let mut batch = CellBatch::with_capacity(0);
             let start_tx = tx.clone();
             let read = book.read(
                 sheet,
@@ -201,14 +319,8 @@ pub fn pipeline_parsing_here<P: Send>(
                     batch.rows.push((row, batch.cells.len() as u32));
                     if batch.rows.len() >= BATCH {
                         let size = batch.cells.len();
-                        let full = std::mem::replace(
-                            &mut batch,
-                            CellBatch {
-                                rows: Vec::with_capacity(BATCH),
-                                cells: Vec::with_capacity(size),
-                            },
-                        );
-                        if tx.send(Read::Rows(full)).is_err() {
+                        let full = std::mem::replace(&mut batch, CellBatch::with_capacity(size));
+                        if !hand_over(&tx, full, balance, queued, found.get(), schema, parse) {
                             return Ok(Flow::Stop);
                         }
                     }
@@ -216,6 +328,7 @@ pub fn pipeline_parsing_here<P: Send>(
                 },
             );
             if !batch.rows.is_empty() && read.is_ok() {
+                queued.fetch_add(1, Ordering::Relaxed);
                 let _ = tx.send(Read::Rows(batch));
             }
             read
@@ -225,22 +338,25 @@ pub fn pipeline_parsing_here<P: Send>(
             name: String::new(),
             rows_estimate: 0,
         };
-        let mut parsed: Vec<P> = Vec::with_capacity(BATCH);
+        let mut out: Vec<P> = Vec::with_capacity(BATCH);
         let mut failed: Option<crate::Error> = None;
         let mut halted = false;
         for msg in rx.iter() {
             if failed.is_some() || halted {
                 continue;
             }
-            let batch = match msg {
+            let mut batch = match msg {
                 Read::Start(i) => {
                     info = i;
                     continue;
                 }
-                Read::Rows(b) => b,
+                Read::Rows(b) => {
+                    queued.fetch_sub(1, Ordering::Relaxed);
+                    b
+                }
             };
             let mut from = 0usize;
-            for &(row, end) in &batch.rows {
+            for (i, &(row, end)) in batch.rows.iter().enumerate() {
                 let cells = &batch.cells[from..end as usize];
                 from = end as usize;
                 if cancelled() {
@@ -258,20 +374,26 @@ pub fn pipeline_parsing_here<P: Send>(
                     continue;
                 };
                 if step.header_found {
+                    let _ = found.set(h.clone());
                     if let Err(e) = consume(Event::Header(info.clone(), h.clone())) {
                         failed = Some(e);
                         break;
                     }
                 }
                 if step.data {
-                    parsed.push(parse(&DataRow {
+                    let data = DataRow {
                         row,
                         cells,
                         header: h,
                         schema,
-                    }));
-                    if parsed.len() >= BATCH {
-                        let full = std::mem::replace(&mut parsed, Vec::with_capacity(BATCH));
+                    };
+                    let r = match batch.parsed.get_mut(i).and_then(Option::take) {
+                        Some(r) => r,
+                        None => parse(&data),
+                    };
+                    out.push(finish(r, &data));
+                    if out.len() >= BATCH {
+                        let full = std::mem::replace(&mut out, Vec::with_capacity(BATCH));
                         if let Err(e) = consume(Event::Rows(full)) {
                             failed = Some(e);
                             break;
@@ -296,8 +418,8 @@ pub fn pipeline_parsing_here<P: Send>(
         if let Some(h) = scanner.finish(path, &info.name)? {
             consume(Event::Header(info.clone(), h.clone()))?;
         }
-        if !parsed.is_empty() {
-            consume(Event::Rows(parsed))?;
+        if !out.is_empty() {
+            consume(Event::Rows(out))?;
         }
         let mut stats = scanner.stats;
         stats.sheet = info.name;

@@ -14,7 +14,7 @@ use super::report::{MissingPupil, RowIssue};
 use super::scan::DataRow;
 use super::value::{self, CellProblem};
 use super::window::{Verdict, Window};
-use super::{pipeline, Control, Event, Outcome, RefusedRow};
+use super::{pipeline_balanced, Balance, Control, Event, Outcome, RefusedRow};
 use crate::codes;
 use crate::domain::{Child, Enrolment, Guardian};
 use crate::error::{Error, Result};
@@ -252,6 +252,24 @@ pub const ROLL_SCHEMA: Schema = Schema {
 /// From this many rows on, a roll import reads the register's child keys into memory first
 /// (`KeyFilter`) rather than searching two indexes for every new pupil.
 const KEY_FILTER_ROWS: u64 = 5_000;
+
+thread_local! {
+    static BALANCE: std::cell::Cell<Balance> = const { std::cell::Cell::new(Balance::Adaptive) };
+}
+
+/// Runs `f` with roll imports on this thread parsing their rows as `b` says rather than on
+/// whichever thread is idle, for the tests that compare the ways of importing the same sheet.
+#[doc(hidden)]
+pub fn with_balance<T>(b: Balance, f: impl FnOnce() -> T) -> T {
+    BALANCE.with(|c| c.set(b));
+    let out = f();
+    BALANCE.with(|c| c.set(Balance::Adaptive));
+    out
+}
+
+fn balance() -> Balance {
+    BALANCE.with(|c| c.get())
+}
 
 /// One roll-sheet import's settings.
 #[derive(Debug, Clone)]
@@ -819,30 +837,42 @@ fn import_roll_inner(
     let mut new_pupils = NewPupils::default();
     // With the key filter, the school's pupils as the register holds them, a window at a time.
     let mut held: Option<Window> = None;
-    let parse = move |row: &DataRow<'_, '_>| {
-        match parse_row(row) {
-        Ok(r) => match dups.check(r.row, r.id_key.as_deref(), r.student_no.as_deref()) {
+    // Checking a row is pure (`parse_row`: either thread may do it, `pipeline_balanced`); the
+    // duplicate check depends on the rows before it and runs in order on this thread.
+    let parse = |row: &DataRow<'_, '_>| match parse_row(row) {
+        Ok(r) => Parsed::Ok(Box::new(r)),
+        Err(issue) => Parsed::Refused(issue, row.texts()),
+    };
+    let finish = move |p: Parsed, row: &DataRow<'_, '_>| match p {
+        Parsed::Ok(r) => match dups.check(r.row, r.id_key.as_deref(), r.student_no.as_deref()) {
             Some((first, what)) => Parsed::Refused(
                 RowIssue {
                     row: r.row,
-                    column: row.column_name(if what == "身份证号" { "id_number" } else { "student_no" }),
+                    column: row.column_name(if what == "身份证号" {
+                        "id_number"
+                    } else {
+                        "student_no"
+                    }),
                     code: "duplicate".into(),
-                    message: format!("与第{first}行是同一学生（{what}相同），以第{first}行为准；请删除或核对本行"),
+                    message: format!(
+                        "与第{first}行是同一学生（{what}相同），以第{first}行为准；请删除或核对本行"
+                    ),
                 },
                 row.texts(),
             ),
-            None => Parsed::Ok(Box::new(r)),
+            None => Parsed::Ok(r),
         },
-        Err(issue) => Parsed::Refused(issue, row.texts()),
-    }
+        refused => refused,
     };
     let cancel = ctl.cancel;
-    let stats = pipeline(
+    let stats = pipeline_balanced(
         path,
         opts.sheet.as_deref(),
         &ROLL_SCHEMA,
         cancel,
+        balance(),
         parse,
+        finish,
         |ev| {
             match ev {
                 Event::Header(info, map) => {
