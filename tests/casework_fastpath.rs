@@ -272,6 +272,19 @@ fn the_fast_cross_check_matches_the_obvious_sql_and_the_one_connection_run() {
     drop(reader);
     assert_eq!(canonical(&fast), canonical(&through_sql));
 
+    // Both lists in their order (village, name, birth date, child id; the probable matches
+    // without the birth date), whichever way the judging was split.
+    for r in [&fast, &through_sql, &single] {
+        assert!(r.suspected.windows(2).all(|w| {
+            (&w[0].village, &w[0].name, &w[0].birth_date, &w[0].child_id)
+                <= (&w[1].village, &w[1].name, &w[1].birth_date, &w[1].child_id)
+        }));
+        assert!(r.to_confirm.windows(2).all(|w| {
+            (&w[0].village, &w[0].name, &w[0].child_id)
+                <= (&w[1].village, &w[1].name, &w[1].child_id)
+        }));
+    }
+
     // Every split was taken.
     assert!(fast.suspected.len() >= 4096, "{}", fast.suspected.len());
     assert!(fast.to_confirm.len() >= 100, "{}", fast.to_confirm.len());

@@ -267,74 +267,100 @@ impl Pretty<'_> {
     }
 }
 
-/// The text of a list as the value of a key of the top-level object (`nested(list)`), each
-/// entry written by `each`; room reserved for `per_entry` bytes an entry.
-fn list<T>(items: &[T], per_entry: usize, each: impl FnMut(&mut Pretty<'_>, &T)) -> Vec<u8> {
-    let mut out = Vec::with_capacity(items.len() * per_entry + 16);
-    Pretty {
-        out: &mut out,
-        level: 1,
-    }
-    .array(items, each);
-    out
+/// Appends the text of a list as the value of a key of the top-level object (`nested(list)`)
+/// to `out`, each entry written by `each`.
+fn list_into<T>(out: &mut Vec<u8>, items: &[T], each: impl FnMut(&mut Pretty<'_>, &T)) {
+    Pretty { out, level: 1 }.array(items, each);
+}
+
+/// Room for the text of `n` suspected children and `m` probable matches.
+fn room(n: usize, m: usize) -> usize {
+    n * 560 + m * 760 + 16
 }
 
 fn suspected_list(items: &[Suspected]) -> Vec<u8> {
-    list(items, 560, |p, s| p.suspected(s))
+    let mut out = Vec::with_capacity(room(items.len(), 0));
+    list_into(&mut out, items, |p, s| p.suspected(s));
+    out
 }
 
 fn confirm_list(items: &[ToConfirm]) -> Vec<u8> {
-    list(items, 760, |p, s| p.probable_match(s))
+    let mut out = Vec::with_capacity(room(0, items.len()));
+    list_into(&mut out, items, |p, s| p.probable_match(s));
+    out
 }
 
-/// The texts of the two lists: the suspected children in two parts written on two threads and
-/// joined, the probable matches written with the first part (so that both threads write about
-/// as much: a probable match, with its candidates, is about 5/4 of a suspected entry's work).
-fn lists(cc: &CrossCheck) -> Result<(Vec<u8>, Vec<u8>)> {
+/// Appends `,⏎  "key": ` (or `⏎  "key": ` for the first key) to `out`.
+fn key(out: &mut Vec<u8>, first: bool, key: &str) {
+    out.extend_from_slice(if first { b"\n  \"" } else { b",\n  \"" });
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\": ");
+}
+
+/// Appends the values of `suspected` and `to_confirm` (with the second key) to `out`: the
+/// suspected children in two parts, the first one written into `out` here while the second
+/// one is written on another thread, and the probable matches written here after the first
+/// part (so that both threads write about as much: a probable match, with its candidates, is
+/// about 5/4 of a suspected entry's work); then the second part and the probable matches are
+/// appended.
+fn lists_into(out: &mut Vec<u8>, cc: &CrossCheck) -> Result<()> {
     let list = &cc.suspected;
-    if list.len() < SPLIT_AT {
-        return Ok((suspected_list(list), confirm_list(&cc.to_confirm)));
+    let start = out.len();
+    if list.len() >= SPLIT_AT {
+        let at = (list.len().saturating_sub(cc.to_confirm.len() * 5 / 4) / 2).max(1);
+        let (head, tail) = list.split_at(at);
+        let (confirm, tail) = std::thread::scope(|s| {
+            let job = s.spawn(|| suspected_list(tail));
+            list_into(out, head, |p, s| p.suspected(s));
+            let confirm = confirm_list(&cc.to_confirm);
+            (confirm, job.join())
+        });
+        let tail = super::joined(tail)?;
+        // `[⏎    {…},⏎    {…}⏎  ]` and `[⏎    {…}⏎  ]`: drop the first one's closing `⏎  ]`
+        // and the second one's opening `[`, and join them with a comma.
+        const CLOSE: &[u8] = b"\n  ]";
+        if out.ends_with(CLOSE) && tail.first() == Some(&b'[') {
+            out.truncate(out.len() - CLOSE.len());
+            out.push(b',');
+            out.extend_from_slice(&tail[1..]);
+            key(out, false, "to_confirm");
+            out.extend_from_slice(&confirm);
+            return Ok(());
+        }
+        out.truncate(start);
     }
-    let at = (list.len().saturating_sub(cc.to_confirm.len() * 5 / 4) / 2).max(1);
-    let (head, tail) = list.split_at(at);
-    let (head, confirm, tail) = std::thread::scope(|s| {
-        let job = s.spawn(|| suspected_list(tail));
-        let head = suspected_list(head);
-        let confirm = confirm_list(&cc.to_confirm);
-        (head, confirm, job.join())
-    });
-    let (mut head, tail) = (head, super::joined(tail)?);
-    // `[⏎    {…},⏎    {…}⏎  ]` and `[⏎    {…}⏎  ]`: drop the first one's closing `⏎  ]` and the
-    // second one's opening `[`, and join them with a comma.
-    const CLOSE: &[u8] = b"\n  ]";
-    if !head.ends_with(CLOSE) || tail.first() != Some(&b'[') {
-        return Ok((suspected_list(list), confirm));
-    }
-    head.truncate(head.len() - CLOSE.len());
-    head.push(b',');
-    head.extend_from_slice(&tail[1..]);
-    Ok((head, confirm))
+    list_into(out, list, |p, s| p.suspected(s));
+    key(out, false, "to_confirm");
+    list_into(out, &cc.to_confirm, |p, s| p.probable_match(s));
+    Ok(())
 }
 
-/// `serde_json::to_string_pretty(cc)`, as bytes (UTF-8).
+/// `serde_json::to_string_pretty(cc)`, as bytes (UTF-8), written into one buffer sized for it
+/// up front.
 pub fn to_json_pretty(cc: &CrossCheck) -> Result<Vec<u8>> {
-    let (suspected, to_confirm) = lists(cc)?;
-    let fields: [(&str, Vec<u8>); 6] = [
-        ("as_of", nested(&cc.as_of)?),
-        ("window", nested(&cc.window)?),
-        ("suspected", suspected),
-        ("to_confirm", to_confirm),
-        ("children_checked", nested(&cc.children_checked)?),
-        ("by_source", nested(&cc.by_source)?),
-    ];
-    let mut out = Vec::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 8).sum());
+    let as_of = nested(&cc.as_of)?;
+    let window = nested(&cc.window)?;
+    let checked = nested(&cc.children_checked)?;
+    let by_source = nested(&cc.by_source)?;
+    let mut out = Vec::with_capacity(
+        as_of.len()
+            + window.len()
+            + checked.len()
+            + by_source.len()
+            + room(cc.suspected.len(), cc.to_confirm.len())
+            + 128,
+    );
     out.push(b'{');
-    for (i, (key, value)) in fields.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"\n  \"" } else { b",\n  \"" });
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\": ");
-        out.extend_from_slice(value);
-    }
+    key(&mut out, true, "as_of");
+    out.extend_from_slice(&as_of);
+    key(&mut out, false, "window");
+    out.extend_from_slice(&window);
+    key(&mut out, false, "suspected");
+    lists_into(&mut out, cc)?;
+    key(&mut out, false, "children_checked");
+    out.extend_from_slice(&checked);
+    key(&mut out, false, "by_source");
+    out.extend_from_slice(&by_source);
     out.extend_from_slice(b"\n}");
     Ok(out)
 }

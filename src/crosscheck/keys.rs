@@ -38,6 +38,71 @@ impl Hasher for IntHasher {
 
 pub type IntBuild = BuildHasherDefault<IntHasher>;
 
+/// A fast hasher for the cross-check's text keys (ID numbers, record ids, names): eight bytes
+/// at a time (FxHash's step), then one multiply-fold so that every bit reaches the high bits
+/// hashbrown uses. Not resistant to crafted collisions, which only a register's own clerks
+/// could write, and which would only slow a cross-check down.
+#[derive(Default, Clone, Copy)]
+pub struct TextHasher(u64);
+
+impl TextHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for TextHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        let m = u128::from(self.0).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+        (m as u64) ^ ((m >> 64) as u64)
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            self.add(u64::from_le_bytes(a));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut a = [0u8; 8];
+            a[..rest.len()].copy_from_slice(rest);
+            // The length in the top byte: "ab" and "ab\0" hash apart.
+            self.add(u64::from_le_bytes(a) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+pub type TextBuild = BuildHasherDefault<TextHasher>;
+/// A map keyed by text, hashed with [`TextHasher`].
+pub type TextMap<K, V> = std::collections::HashMap<K, V, TextBuild>;
+/// A set of texts, hashed with [`TextHasher`].
+pub type TextSet<K> = HashSet<K, TextBuild>;
+
 /// An 18-character ID number packed into a `u64`, or `None` for any other text.
 pub fn id_code(key: &str) -> Option<u64> {
     id_code_bytes(key.as_bytes())
@@ -231,6 +296,31 @@ mod tests {
         fn any_text_packs_as_one_digit_at_a_time(s in "[0-9]{17}[0-9X]|[0-9:/X]{16,19}|\\PC{18}") {
             proptest::prop_assert_eq!(id_code_bytes(s.as_bytes()), id_code_plain(s.as_bytes()));
         }
+    }
+
+    #[test]
+    fn the_text_hasher_tells_apart_texts_that_differ_in_a_byte_or_a_trailing_zero() {
+        use std::hash::BuildHasher;
+        let h = |s: &str| TextBuild::default().hash_one(s);
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "ab\0",
+            "abcdefgh",
+            "abcdefgh\0",
+            "11010519491231002X",
+        ];
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[i + 1..] {
+                assert_ne!(h(a), h(b), "{a:?} {b:?}");
+            }
+        }
+        let mut m: TextMap<String, usize> = TextMap::default();
+        for i in 0..10_000 {
+            m.insert(format!("child-{i}"), i);
+        }
+        assert!((0..10_000).all(|i| m[&format!("child-{i}")] == i));
     }
 
     #[test]

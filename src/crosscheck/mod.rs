@@ -30,7 +30,7 @@ use crate::import::value::iso_date;
 use crate::settings::Settings;
 use crate::store;
 use chrono::{Datelike, Months, NaiveDate};
-use keys::{Key, KeySet};
+use keys::{Key, KeySet, TextMap, TextSet};
 use rusqlite::Connection;
 use serde::Serialize;
 use sources::{date_of, Batch, Person, Source};
@@ -360,7 +360,7 @@ struct RollChild {
 /// name is already clean, as stored names are).
 #[derive(Default)]
 struct NameBirthIndex {
-    by_birth: HashMap<NaiveDate, HashMap<String, Vec<Candidate>>>,
+    by_birth: HashMap<NaiveDate, TextMap<String, Vec<Candidate>>>,
 }
 
 impl NameBirthIndex {
@@ -614,7 +614,7 @@ fn check(
     }
 
     // What the rolls say beyond 在读: deferrals, graduations, transfers, dropouts.
-    let mut facts: HashMap<String, Facts> = HashMap::new();
+    let mut facts: TextMap<String, Facts> = TextMap::default();
     for r in rolls {
         let f = facts.entry(r.key.clone()).or_default();
         f.studying |= studying.contains(&r.key);
@@ -679,15 +679,15 @@ fn check(
     let confirmed = confirm::confirmed_pairs(conn)?;
     // Decisions that clear a child: approved deferrals in open cases, placements in force,
     // verification findings this school year.
-    let mut case_state: HashMap<String, String> = HashMap::new();
-    let mut case_keys: HashMap<String, String> = HashMap::new();
+    let mut case_state: TextMap<String, String> = TextMap::default();
+    let mut case_keys: TextMap<String, String> = TextMap::default();
     for (child, key, state) in store::crosscheck::list_open_case_states(conn)? {
         if let Some(k) = key {
             case_keys.insert(k, child.clone());
         }
         case_state.insert(child, state);
     }
-    let mut cleared: HashMap<String, String> = HashMap::new();
+    let mut cleared: TextMap<String, String> = TextMap::default();
     for (child, key, placement, school) in
         store::placements::list_in_force(conn, &as_of.to_string())?
     {
@@ -715,7 +715,8 @@ fn check(
     }
 
     // Group the sources' records by person.
-    let mut groups: HashMap<String, Vec<Person>> = HashMap::with_capacity(people.len());
+    let mut groups: TextMap<String, Vec<Person>> =
+        TextMap::with_capacity_and_hasher(people.len(), Default::default());
     for p in people {
         let key = match (&p.id_key, &p.child_id) {
             (Some(k), _) => k.clone(),
@@ -725,7 +726,7 @@ fn check(
         groups.entry(key).or_default().push(p);
     }
     let warnings = attendance::warnings(conn, settings, as_of, None)?;
-    let warned: HashSet<String> = warnings
+    let warned: TextSet<String> = warnings
         .iter()
         .map(|x| x.id_key.clone().unwrap_or_else(|| x.child_id.clone()))
         .collect();
@@ -893,45 +894,16 @@ fn check(
     };
     // The roll-only pupils below are those no source names (asked before the groups are
     // handed to the judging threads).
-    let named: HashSet<&str> = facts
+    let named: TextSet<&str> = facts
         .keys()
         .filter(|k| groups.contains_key(*k))
         .map(String::as_str)
         .collect();
     // Judged on two threads when there are many, each sorting its own share; the shares are
     // merged below.
-    let mut head: Vec<(String, Vec<Person>)> = groups.into_iter().collect();
-    let tail = if head.len() >= SPLIT_AT {
-        head.split_off(head.len() / 2)
-    } else {
-        Vec::new()
-    };
-    let judge_all = |part: Vec<(String, Vec<Person>)>| {
-        let mut listed = Vec::new();
-        let mut confirm = Vec::new();
-        for (k, ps) in part {
-            match judge(k, ps) {
-                Some(Verdict::Listed(x)) => listed.push(x),
-                Some(Verdict::Confirm(x)) => confirm.push(x),
-                None => {}
-            }
-        }
-        confirm.sort_by(confirm_order);
-        (sort_suspected(listed), confirm)
-    };
-    let (mine, more) = std::thread::scope(|s| {
-        let job = (!tail.is_empty()).then(|| s.spawn(|| judge_all(tail)));
-        let mine = judge_all(head);
-        (mine, job.map(|h| h.join()))
-    });
-    let (theirs, theirs_confirm) = match more {
-        Some(more) => joined(more)?,
-        None => (Vec::new(), Vec::new()),
-    };
-    let (mine, mine_confirm) = mine;
-    let mut suspected = Vec::new();
-
-    // Pupils on a roll only (no source names them) whose roll status is 辍学.
+    let mut roll_only: Vec<Suspected> = Vec::new();
+    // Pupils on a roll only (no source names them) whose roll status is 辍学: judged with the
+    // sources' persons below (their share's sort puts them after a source's entry that ties).
     for (key, f) in &facts {
         if named.contains(key.as_str()) || f.studying || f.finished || f.deferred || f.suspended {
             continue;
@@ -949,7 +921,7 @@ fn check(
         if matches!(case.as_deref(), Some("deferred" | "suspended")) {
             continue;
         }
-        suspected.push(entry(
+        roll_only.push(entry(
             Some(rc.child_id.clone()),
             (key != &rc.child_id).then(|| key.clone()),
             rc.name.clone(),
@@ -963,6 +935,58 @@ fn check(
             Some(school.clone()),
         ));
     }
+
+    let mut head: Vec<(String, Vec<Person>)> = groups.into_iter().collect();
+    let all = head.len();
+    // Split by village where it can be (every village of the first share before every one of
+    // the second: the sorted shares then follow each other, no merge), else in the middle.
+    let (tail, by_village) = if all >= SPLIT_AT {
+        match split_by_village(&mut head) {
+            Some((tail, median)) => (tail, Some(median)),
+            None => (head.split_off(all / 2), None),
+        }
+    } else {
+        (Vec::new(), None)
+    };
+    // The roll-only entries go with their village's share when split by village, else they
+    // are merged in at the end.
+    let (mut suspected, mut extra_mine, mut extra_theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for e in roll_only {
+        match &by_village {
+            Some(median) if e.village.as_deref() <= median.as_deref() => extra_mine.push(e),
+            Some(_) => extra_theirs.push(e),
+            None => suspected.push(e),
+        }
+    }
+    let by_village = by_village.is_some();
+    let judge_all = |part: Vec<(String, Vec<Person>)>, room: usize, extra: Vec<Suspected>| {
+        let mut listed = Vec::with_capacity(room + extra.len());
+        let mut confirm = Vec::new();
+        for (k, ps) in part {
+            match judge(k, ps) {
+                Some(Verdict::Listed(x)) => listed.push(x),
+                Some(Verdict::Confirm(x)) => confirm.push(x),
+                None => {}
+            }
+        }
+        listed.extend(extra);
+        confirm.sort_by(confirm_order);
+        (sort_suspected(listed), confirm)
+    };
+    let (mine, more) = std::thread::scope(|s| {
+        let job = (!tail.is_empty()).then(|| {
+            let room = tail.len();
+            s.spawn(move || judge_all(tail, room, extra_theirs))
+        });
+        // Room for the second share too, appended below when split by village.
+        let mine = judge_all(head, all, extra_mine);
+        (mine, job.map(|h| h.join()))
+    });
+    let (theirs, theirs_confirm) = match more {
+        Some(more) => joined(more)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    let (mine, mine_confirm) = mine;
 
     // Rolls × attendance.
     for x in &warnings {
@@ -1023,11 +1047,26 @@ fn check(
     // Every list sorted, merged (a stable merge: on equal keys the earlier list first, as one
     // stable sort of the lists one after the other would order them).
     drop(named);
-    let suspected = merge_sorted(
-        vec![mine, theirs, sort_suspected(suspected)],
-        suspected_order,
-    );
-    let to_confirm = merge_sorted(vec![mine_confirm, theirs_confirm], confirm_order);
+    let (suspected, to_confirm) = if by_village {
+        // Every entry of `theirs` sorts after every entry of `mine` (by village first).
+        let (mut list, mut confirm) = (mine, mine_confirm);
+        list.extend(theirs);
+        confirm.extend(theirs_confirm);
+        let list = if suspected.is_empty() {
+            list
+        } else {
+            merge_sorted(vec![list, sort_suspected(suspected)], suspected_order)
+        };
+        (list, confirm)
+    } else {
+        (
+            merge_sorted(
+                vec![mine, theirs, sort_suspected(suspected)],
+                suspected_order,
+            ),
+            merge_sorted(vec![mine_confirm, theirs_confirm], confirm_order),
+        )
+    };
     let by_source = per_source(conn, &suspected, &to_confirm)?;
     Ok(CrossCheck {
         as_of: as_of.to_string(),
@@ -1037,6 +1076,37 @@ fn check(
         children_checked,
         by_source,
     })
+}
+
+/// The village a person's entry is sorted by (its first record's that names one).
+fn village_of(ps: &[Person]) -> Option<&str> {
+    ps.iter().find_map(|p| p.village_code.as_deref())
+}
+
+/// Splits the persons in two shares of at least a quarter each, every village of the first
+/// share (kept in `groups`) sorting before every village of the second (returned), each share
+/// in its old order; `None` (nothing moved) when the villages do not allow it.
+/// Also returns the greatest village of the first share (`None` sorts first).
+#[allow(clippy::type_complexity)]
+fn split_by_village(
+    groups: &mut Vec<(String, Vec<Person>)>,
+) -> Option<(Vec<(String, Vec<Person>)>, Option<String>)> {
+    let mut villages: Vec<Option<&str>> = groups.iter().map(|(_, ps)| village_of(ps)).collect();
+    let mid = villages.len() / 2;
+    let (_, median, _) = villages.select_nth_unstable(mid);
+    let median: Option<String> = median.map(str::to_string);
+    drop(villages);
+    let first = |ps: &[Person]| village_of(ps) <= median.as_deref();
+    let n_first = groups.iter().filter(|(_, ps)| first(ps)).count();
+    let quarter = groups.len() / 4;
+    if n_first < quarter || groups.len() - n_first < quarter {
+        return None;
+    }
+    let (keep, moved): (Vec<_>, Vec<_>) = std::mem::take(groups)
+        .into_iter()
+        .partition(|(_, ps)| first(ps));
+    *groups = keep;
+    Some((moved, median))
 }
 
 /// The order of the suspected list: village, name, birth date, child id.
@@ -1054,13 +1124,31 @@ fn confirm_order(a: &ToConfirm, b: &ToConfirm) -> std::cmp::Ordering {
     (&a.village, &a.name, &a.child_id).cmp(&(&b.village, &b.name, &b.child_id))
 }
 
-/// The entries in [`suspected_order`], stable: an index of references is sorted, then each
-/// (large) entry is moved once.
-fn sort_suspected(list: Vec<Suspected>) -> Vec<Suspected> {
+/// The entries in [`suspected_order`], stable: an index of references is sorted, then the
+/// (large) entries are put in that order in place, by swaps along each cycle of the order (no
+/// second list of entries).
+fn sort_suspected(mut list: Vec<Suspected>) -> Vec<Suspected> {
     let mut order: Vec<usize> = (0..list.len()).collect();
     order.sort_unstable_by(|&i, &j| suspected_order(&list[i], &list[j]).then(i.cmp(&j)));
-    let mut slots: Vec<Option<Suspected>> = list.into_iter().map(Some).collect();
-    order.iter().filter_map(|&i| slots[i].take()).collect()
+    permute(&mut list, &mut order);
+    list
+}
+
+/// Puts `v` in the order `order` names (`v[k]` becomes the old `v[order[k]]`) in place;
+/// `order` ends as `0, 1, 2, …`.
+fn permute<T>(v: &mut [T], order: &mut [usize]) {
+    for i in 0..v.len().min(order.len()) {
+        let mut j = i;
+        loop {
+            let k = order[j];
+            order[j] = j;
+            if k == i || k >= v.len() {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
+    }
 }
 
 /// Merges lists each sorted by `order` into one; on equal keys the earlier list's entry first.
@@ -1161,4 +1249,25 @@ fn names(groups: &[String]) -> Vec<String> {
         .iter()
         .map(|g| name_of(&codes().priority_groups, g))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    proptest::proptest! {
+        #[test]
+        fn permuting_in_place_puts_each_entry_where_the_order_names(
+            keys in proptest::collection::vec(0u8..8, 0..200)
+        ) {
+            // A stable order of the keys, as `sort_suspected` builds it.
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_unstable_by(|&i, &j| keys[i].cmp(&keys[j]).then(i.cmp(&j)));
+            let want: Vec<(u8, usize)> = order.iter().map(|&i| (keys[i], i)).collect();
+            let mut v: Vec<(u8, usize)> = keys.iter().copied().zip(0..).collect();
+            permute(&mut v, &mut order);
+            proptest::prop_assert_eq!(v, want);
+            proptest::prop_assert!(order.iter().enumerate().all(|(k, &i)| k == i));
+        }
+    }
 }

@@ -9,7 +9,7 @@
 //! full. `lookup` returns the source's records of one ID (used for pupils listed from the rolls,
 //! to report their sources and priority groups).
 
-use super::keys::{id_code_bytes, Key};
+use super::keys::{id_code_bytes, Key, TextMap};
 use super::Window;
 use crate::error::Result;
 use crate::households::parse_date;
@@ -19,7 +19,6 @@ use crate::store::crosscheck::{RosterRef, RosterRow};
 use crate::store::record::codes_from_text;
 use chrono::NaiveDate;
 use rusqlite::Connection;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One record of a child in one source.
@@ -58,7 +57,7 @@ pub struct Batch {
     pub keys: Vec<(i64, Key)>,
     /// The rosters only: the priority groups of every household that has any, by household id
     /// (read once with the keys, so that fetching a child needs no join to its household).
-    pub households: HashMap<Box<str>, Box<str>>,
+    pub households: TextMap<Box<str>, Box<str>>,
 }
 
 /// A source of children who should be in school.
@@ -143,7 +142,7 @@ impl Roster {
             &w.born_after.to_string(),
             |rowid, key| keys.push((rowid, key_of_bytes(key))),
         )?;
-        let mut households = HashMap::new();
+        let mut households = TextMap::default();
         store::crosscheck::for_each_household_groups(conn, pages, |id, groups| {
             households.insert(id.into(), groups.into());
         })?;

@@ -83,7 +83,7 @@ pub struct Meeting {
     down: std::sync::Mutex<Reach>,
 }
 
-/// How many new ids a scan walks between two looks at the other scan.
+/// How many enrolments a scan walks between two looks at the other scan.
 const LOOK_EVERY: u32 = 64;
 
 impl Meeting {
@@ -250,22 +250,19 @@ fn merge_studying(
     let mut on_pupil = pupils.step()?;
     // The current pupil record already reported (a child with two 在读 enrolments counts once).
     let mut reported = false;
-    // The enrolments' previous child id (a look at the other scan is taken at a new one).
-    let mut previous: Vec<u8> = Vec::new();
+    // A look at the other scan every LOOK_EVERY enrolments, before the enrolment: every id
+    // before this one's is done (this id's earlier enrolments too, which only adds to what
+    // both scans do).
     let mut until_look = 0u32;
     while enrolled.step()? {
         let Some(id) = enrolled.text(0) else { continue };
-        if id != previous.as_slice() {
-            if until_look == 0 {
-                if meeting.look(dir, Some(id)) {
-                    return Ok(out);
-                }
-                until_look = LOOK_EVERY;
+        if until_look == 0 {
+            if meeting.look(dir, Some(id)) {
+                return Ok(out);
             }
-            until_look -= 1;
-            previous.clear();
-            previous.extend_from_slice(id);
+            until_look = LOOK_EVERY;
         }
+        until_look -= 1;
         let mut found = false;
         while on_pupil {
             let pid = pupils.text(0).unwrap_or_default();
@@ -508,7 +505,7 @@ pub fn for_each_household_groups(
 pub fn for_each_roster_by_rowids(
     conn: &Connection,
     rowids: &[i64],
-    groups: &std::collections::HashMap<Box<str>, Box<str>>,
+    groups: &crate::crosscheck::keys::TextMap<Box<str>, Box<str>>,
     mut f: impl FnMut(RosterRef<'_>),
 ) -> Result<()> {
     let mut village_of = conn.prepare_cached(
