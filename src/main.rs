@@ -27,8 +27,8 @@ static TUNE_ALLOCATOR_EARLY: extern "C" fn() = {
 };
 
 /// mimalloc keeps freed memory for a while and commits its arenas eagerly by default, which
-/// took a 200k-row roll import from 128 to 151 MiB at its peak (the limit is 150 MiB); given
-/// back at once and committed as used, 124 MiB, at no measurable CPU cost.
+/// took a 200k-row roll import from 125 to 148 MiB at its peak (the limit is 150 MiB); given
+/// back at once and committed as used, 121 MiB, for about 0.3 s more system time.
 fn tune_allocator() {
     // mimalloc v3's `mi_option_e` (c_src/mimalloc/v3/include/mimalloc.h of libmimalloc-sys,
     // pinned in Cargo.lock); the crate leaves these two out of its constants.
