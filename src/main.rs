@@ -26,17 +26,16 @@ static TUNE_ALLOCATOR_EARLY: extern "C" fn() = {
     early
 };
 
-/// mimalloc keeps freed memory for a while and commits its arenas eagerly by default, which
-/// took a 200k-row roll import from 125 to 148 MiB at its peak (the limit is 150 MiB); given
-/// back at once and committed as used, 121 MiB, for about 0.3 s more system time.
+/// mimalloc commits its arenas eagerly by default, which took a 200k-row roll import from 128
+/// to 148 MiB at its peak (the limit is 150 MiB); committed as used, 131–136 MiB. (Giving freed
+/// memory back at once as well, `purge_delay` 0, saved another 10 MiB but made the bundle merge
+/// slower than with glibc's malloc, from page faults; docs/benchmarks.md, session 7.)
 fn tune_allocator() {
     // mimalloc v3's `mi_option_e` (c_src/mimalloc/v3/include/mimalloc.h of libmimalloc-sys,
-    // pinned in Cargo.lock); the crate leaves these two out of its constants.
+    // pinned in Cargo.lock); the crate leaves it out of its constants.
     const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: plain option setters of the allocator, called before any thread is started.
+    // SAFETY: a plain option setter of the allocator, called before any thread is started.
     unsafe {
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
     }
 }

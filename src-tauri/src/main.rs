@@ -9,6 +9,11 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use tauri::Manager;
 
+/// The same allocator as the command line (src/main.rs): an import in the app allocates rows on
+/// its reading thread and frees them on its writing thread too, which glibc's malloc pays for.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let from_args = args
