@@ -207,22 +207,28 @@ mod tests {
         Record::from_values(table, &[Value::Text(id.into())], None)
     }
 
+    /// A batch as the tests expect it: `r:` records one by one, `tN:` table N gathered whole,
+    /// `aN:` built aside, `pN:` a streamed part (`pN!:` its last).
+    fn describe(b: Batch) -> String {
+        match b {
+            Batch::Records(v) => format!("r:{}", ids(&v)),
+            Batch::Table(t, v) => format!("t{t}:{}", ids(&v)),
+            Batch::Aside(t, b) => format!("a{t}:{}", b.rows),
+            Batch::Run {
+                table,
+                records,
+                end,
+                ..
+            } => format!("p{table}{}:{}", if end { "!" } else { "" }, ids(&records)),
+        }
+    }
+
     #[test]
     fn only_the_first_run_of_a_bulk_table_is_gathered_and_sorted_in_bundle_order() {
         let mut g = Gatherer::new(vec![0, 0], &[false, true]);
         let mut got = Vec::new();
         let mut out = |b: Batch| {
-            got.push(match b {
-                Batch::Records(v) => format!("r:{}", ids(&v)),
-                Batch::Table(t, v) => format!("t{t}:{}", ids(&v)),
-                Batch::Aside(t, b) => format!("a{t}:{}", b.rows),
-                Batch::Run {
-                    table,
-                    records,
-                    end,
-                    ..
-                } => format!("p{table}{}:{}", if end { "!" } else { "" }, ids(&records)),
-            });
+            got.push(describe(b));
             true
         };
         let u = |n: u8| format!("01a04d1a-ff10-7000-800e-0000000000{n:02}");
@@ -246,17 +252,7 @@ mod tests {
             let mut g = Gatherer::new(vec![0, 0], &[false, true]).streaming(&[false, stream], 2);
             let mut got = Vec::new();
             let mut out = |b: Batch| {
-                got.push(match b {
-                    Batch::Records(v) => format!("r:{}", ids(&v)),
-                    Batch::Table(t, v) => format!("t{t}:{}", ids(&v)),
-                    Batch::Aside(t, b) => format!("a{t}:{}", b.rows),
-                    Batch::Run {
-                        table,
-                        records,
-                        end,
-                        ..
-                    } => format!("p{table}{}:{}", if end { "!" } else { "" }, ids(&records)),
-                });
+                got.push(describe(b));
                 true
             };
             for r in recs {
