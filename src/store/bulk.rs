@@ -19,24 +19,7 @@ pub struct Statement<'c> {
 impl<'c> Statement<'c> {
     /// Prepares `sql` (one statement) on `conn`.
     pub fn prepare(conn: &'c Connection, sql: &str) -> Result<Statement<'c>> {
-        let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
-        let len = c_int::try_from(sql.len()).map_err(|_| failure(ffi::SQLITE_TOOBIG, None))?;
-        // SAFETY: the handle is the live connection's (borrowed for 'c); `sql` is valid for
-        // `len` bytes during the call, which copies what it needs.
-        let rc = unsafe {
-            ffi::sqlite3_prepare_v2(
-                conn.handle(),
-                sql.as_ptr() as *const c_char,
-                len,
-                &mut stmt,
-                std::ptr::null_mut(),
-            )
-        };
-        if rc != ffi::SQLITE_OK || stmt.is_null() {
-            // SAFETY: finalizing a null statement is a no-op; a non-null one is ours.
-            unsafe { ffi::sqlite3_finalize(stmt) };
-            return Err(error(conn, rc));
-        }
+        let stmt = prepare_raw(conn, sql)?;
         // SAFETY: `stmt` is a valid prepared statement.
         let params = unsafe { ffi::sqlite3_bind_parameter_count(stmt) } as usize;
         Ok(Statement { conn, stmt, params })
@@ -130,6 +113,30 @@ pub(super) fn error(conn: &Connection, rc: c_int) -> crate::Error {
 
 pub(super) fn failure(rc: c_int, msg: Option<String>) -> crate::Error {
     rusqlite::Error::SqliteFailure(ffi::Error::new(rc), msg).into()
+}
+
+/// Prepares `sql` (one statement) on `conn` as a raw statement handle, which the caller owns and
+/// must finalize (`Statement` and `store::cursor::Cursor` do so on drop).
+pub(crate) fn prepare_raw(conn: &Connection, sql: &str) -> Result<*mut ffi::sqlite3_stmt> {
+    let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
+    let len = c_int::try_from(sql.len()).map_err(|_| failure(ffi::SQLITE_TOOBIG, None))?;
+    // SAFETY: the handle is the live connection's (borrowed for the call); `sql` is valid for
+    // `len` bytes during the call, which copies what it needs.
+    let rc = unsafe {
+        ffi::sqlite3_prepare_v2(
+            conn.handle(),
+            sql.as_ptr() as *const c_char,
+            len,
+            &mut stmt,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc != ffi::SQLITE_OK || stmt.is_null() {
+        // SAFETY: finalizing a null statement is a no-op; a non-null one is ours.
+        unsafe { ffi::sqlite3_finalize(stmt) };
+        return Err(error(conn, rc));
+    }
+    Ok(stmt)
 }
 
 #[cfg(test)]

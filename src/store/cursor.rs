@@ -5,7 +5,7 @@
 //! per column. The borrow checker keeps a column's bytes from outliving the row: they borrow the
 //! cursor, which `step` borrows mutably.
 
-use super::bulk::{error, failure};
+use super::bulk::{error, failure, prepare_raw};
 use crate::error::Result;
 use rusqlite::ffi;
 use rusqlite::Connection;
@@ -20,24 +20,7 @@ pub struct Cursor<'c> {
 impl<'c> Cursor<'c> {
     /// Prepares `sql` (one statement) on `conn`.
     pub fn prepare(conn: &'c Connection, sql: &str) -> Result<Cursor<'c>> {
-        let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
-        let len = c_int::try_from(sql.len()).map_err(|_| failure(ffi::SQLITE_TOOBIG, None))?;
-        // SAFETY: the handle is the live connection's (borrowed for 'c); `sql` is valid for
-        // `len` bytes during the call, which copies what it needs.
-        let rc = unsafe {
-            ffi::sqlite3_prepare_v2(
-                conn.handle(),
-                sql.as_ptr() as *const c_char,
-                len,
-                &mut stmt,
-                std::ptr::null_mut(),
-            )
-        };
-        if rc != ffi::SQLITE_OK || stmt.is_null() {
-            // SAFETY: finalizing a null statement is a no-op; a non-null one is ours.
-            unsafe { ffi::sqlite3_finalize(stmt) };
-            return Err(error(conn, rc));
-        }
+        let stmt = prepare_raw(conn, sql)?;
         Ok(Cursor { conn, stmt })
     }
 
