@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::idnum::{self, mask_id};
 use crate::register::{Actor, Register, Writer};
 use crate::store;
+use crate::store::flush::Flusher;
 use chrono::Datelike;
 use std::path::Path;
 
@@ -510,6 +511,9 @@ struct NewPupils {
     enrolments: Vec<Enrolment>,
     guardians: Vec<Guardian>,
     runs: Vec<store::roll_imports::RunChild>,
+    /// A bulk load's early write-back (`store::flush`): each full batch written starts the
+    /// disk writing what SQLite spilled into the file, rather than all of it at the commit.
+    early: Option<Flusher>,
 }
 
 /// New pupils kept before they are written.
@@ -525,6 +529,15 @@ impl NewPupils {
         self.enrolments.clear();
         self.guardians.clear();
         self.runs.clear();
+        Ok(())
+    }
+
+    /// Writes a full batch (`flush`) and starts the write-back of the file so far.
+    fn flush_full(&mut self, conn: &rusqlite::Connection) -> Result<()> {
+        self.flush(conn)?;
+        if let Some(f) = &self.early {
+            f.write_back();
+        }
         Ok(())
     }
 
@@ -834,7 +847,14 @@ fn import_roll_inner(
     // For a large sheet, the register's child keys in memory (`KeyFilter`), read once the
     // header tells how many rows are coming.
     let mut known: Option<KeyFilter> = None;
-    let mut new_pupils = NewPupils::default();
+    let mut new_pupils = NewPupils {
+        early: if super::is_bulk_file(path) && !opts.dry_run {
+            Flusher::start(w.conn())
+        } else {
+            None
+        },
+        ..NewPupils::default()
+    };
     // With the key filter, the school's pupils as the register holds them, a window at a time.
     let mut held: Option<Window> = None;
     // Checking a row is pure (`parse_row`: either thread may do it, `pipeline_balanced`); the
@@ -914,7 +934,7 @@ fn import_roll_inner(
                                             &mut w, &mut audit, f, run_id, &school, &term, *r,
                                         )?;
                                         if new_pupils.children.len() >= NEW_PUPILS_HELD {
-                                            new_pupils.flush(w.conn())?;
+                                            new_pupils.flush_full(w.conn())?;
                                         }
                                         Change::Inserted
                                     }
@@ -932,7 +952,7 @@ fn import_roll_inner(
                                                 change: Change::Unchanged.as_str(),
                                             });
                                             if new_pupils.runs.len() >= NEW_PUPILS_HELD {
-                                                new_pupils.flush(w.conn())?;
+                                                new_pupils.flush_full(w.conn())?;
                                             }
                                             Change::Unchanged
                                         } else {
@@ -979,6 +999,12 @@ fn import_roll_inner(
         },
     )?;
     new_pupils.flush(w.conn())?;
+    // The cache's dirty pages into the file now, and their write-back started, while the run's
+    // list and audit row are made: the commit's sync then waits for little (it waited 0.6-1 s
+    // for a 200k first import's 290 MB, written all at once).
+    if let Some(f) = &new_pupils.early {
+        f.flush(w.conn());
+    }
     out.report.rows_read = stats.data_rows;
     out.report.skipped_rows = stats.skipped_rows;
     store::roll_imports::put_run_rows(w.conn(), run_id, in_run)?;
@@ -1001,6 +1027,9 @@ fn import_roll_inner(
         }
     }
     ctl.report(done, done);
+    if let Some(f) = new_pupils.early.take() {
+        f.finish();
+    }
     if !opts.dry_run {
         w.commit()?;
     }

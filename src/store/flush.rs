@@ -9,6 +9,11 @@
 //! its own, to start writing them to the disk (`sync_file_range`, which only starts the
 //! write-back and never blocks the merge). The commit's own sync then waits only for the rest.
 //!
+//! A large roll import (`import::roll`) uses it too: its 200k new pupils are about 290 MB, far
+//! more than its 32 MiB cache, so SQLite spills pages into the file all along; `write_back`
+//! starts their write-back after each batch of new pupils, and the commit's sync, which waited
+//! 0.6-1 s for all of them, waits for almost nothing.
+//!
 //! Nothing about the transaction changes: SQLite writes pages into the file before the commit
 //! whenever its cache fills (a "spill"), under the same rules (in rollback-journal mode the
 //! original content of every page it overwrites is in the synced journal first, so a crash
@@ -73,6 +78,16 @@ impl Flusher {
         }
         #[cfg(not(target_os = "linux"))]
         let _ = conn;
+    }
+
+    /// Starts the write-back to the disk of what is in the register file already (pages SQLite
+    /// spilled from its cache while the transaction grew), without writing the cache's dirty
+    /// pages first: for a load larger than the page cache, whose pages reach the file anyway.
+    pub fn write_back(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(());
+        }
     }
 
     /// Waits for the write-back requests made so far (call before the transaction ends, while
