@@ -8,7 +8,10 @@
 //!   for formats read whole into memory (.xls, .xlsb, .ods);
 //! - zip containers (.xlsx/.ods/.xlsb): the declared uncompressed total and each entry's
 //!   compression ratio from the central directory, then each entry is inflated once into a
-//!   counter that stops one byte past its declared size (a forged size is caught, work bounded);
+//!   counter that stops one byte past its declared size (a forged size is caught, work bounded).
+//!   A streamed .xlsx ([`check_xlsx_but_worksheets`]) has its worksheets inflated on a second
+//!   thread while its shared strings (already checked) are read; no worksheet is read before
+//!   that check ends;
 //! - .ods: repeat counts beyond a spreadsheet's limits ([`MAX_COLUMNS`], [`MAX_ROWS`]);
 //! - rows with more than [`MAX_COLUMNS`] cells (CSV; .xlsx cells past it are ignored);
 //! - bundle files: [`read_bounded`] with [`MAX_BUNDLE_BYTES`]; their JSON is parsed by serde_json,
@@ -56,25 +59,33 @@ fn corrupt(path: &Path, reason: impl std::fmt::Display) -> FileError {
 
 /// Checks a file about to be read in `format`; `Ok(())` when it is within every limit.
 pub fn check_file(path: &Path, format: Format) -> Result<(), FileError> {
+    check_size(
+        path,
+        match format {
+            Format::Xlsx | Format::Csv => MAX_FILE_BYTES,
+            Format::Xls | Format::Xlsb | Format::Ods => MAX_WHOLE_FILE_BYTES,
+        },
+    )?;
+    if matches!(format, Format::Xlsx | Format::Xlsb | Format::Ods) {
+        check_zip(path, format == Format::Ods)?;
+    }
+    Ok(())
+}
+
+/// Refuses a file larger than `limit`.
+fn check_size(path: &Path, limit: u64) -> Result<(), FileError> {
     let bytes = std::fs::metadata(path)
         .map_err(|e| FileError::Open {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?
         .len();
-    let limit = match format {
-        Format::Xlsx | Format::Csv => MAX_FILE_BYTES,
-        Format::Xls | Format::Xlsb | Format::Ods => MAX_WHOLE_FILE_BYTES,
-    };
     if bytes > limit {
         return Err(FileError::TooLarge {
             path: path.display().to_string(),
             size: mib(bytes),
             limit: mib(limit),
         });
-    }
-    if matches!(format, Format::Xlsx | Format::Xlsb | Format::Ods) {
-        check_zip(path, format == Format::Ods)?;
     }
     Ok(())
 }
@@ -105,12 +116,15 @@ pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 }
 
 fn check_zip(path: &Path, ods: bool) -> Result<(), FileError> {
-    let open = || -> Result<zip::ZipArchive<BufReader<File>>, FileError> {
-        let f = File::open(path).map_err(|e| corrupt(path, e))?;
-        zip::ZipArchive::new(BufReader::new(f)).map_err(|e| corrupt(path, e))
-    };
-    let mut z = open()?;
-    // 1. What the central directory declares.
+    let mut z = check_directory(path)?;
+    check_entries(path, &mut z, ods, |_| true)
+}
+
+/// Opens a zip container and checks what its central directory declares (step 1 of
+/// `check_zip`): the uncompressed total and each large entry's compression ratio.
+fn check_directory(path: &Path) -> Result<zip::ZipArchive<BufReader<File>>, FileError> {
+    let f = File::open(path).map_err(|e| corrupt(path, e))?;
+    let mut z = zip::ZipArchive::new(BufReader::new(f)).map_err(|e| corrupt(path, e))?;
     let mut total: u64 = 0;
     for i in 0..z.len() {
         let e = z.by_index_raw(i).map_err(|e| corrupt(path, e))?;
@@ -132,15 +146,28 @@ fn check_zip(path: &Path, ods: bool) -> Result<(), FileError> {
             ));
         }
     }
-    // 2. What the entries really hold: never more than declared.
+    Ok(z)
+}
+
+/// Step 2 of `check_zip` for the entries whose name `which` accepts: what they really hold,
+/// never more than declared (each inflated into a counter that stops one byte past it).
+fn check_entries(
+    path: &Path,
+    z: &mut zip::ZipArchive<BufReader<File>>,
+    ods: bool,
+    which: impl Fn(&str) -> bool,
+) -> Result<(), FileError> {
+    let mut buf = vec![0u8; 1 << 16];
     for i in 0..z.len() {
         let mut e = z.by_index(i).map_err(|e| corrupt(path, e))?;
+        if !which(e.name()) {
+            continue;
+        }
         let declared = e.size();
         let name = e.name().to_string();
         let scan_repeats = ods && name == "content.xml";
         let mut counted: u64 = 0;
         let mut repeats = RepeatScan::default();
-        let mut buf = vec![0u8; 1 << 16];
         let mut limited = (&mut e).take(declared.saturating_add(1));
         loop {
             let n = limited.read(&mut buf).map_err(|e| corrupt(path, e))?;
@@ -162,6 +189,59 @@ fn check_zip(path: &Path, ods: bool) -> Result<(), FileError> {
         }
     }
     Ok(())
+}
+
+/// Whether a zip entry of an .xlsx file is a worksheet (streamed by the reader, never held).
+fn is_worksheet(name: &str) -> bool {
+    name.starts_with("xl/worksheets/")
+}
+
+/// The worksheets' part of an .xlsx file's check ([`check_xlsx_but_worksheets`]), running on a
+/// thread of its own; [`WorksheetsCheck::wait`] gives its result.
+pub struct WorksheetsCheck {
+    path: std::path::PathBuf,
+    /// `None`: already done (no thread could be started, so it ran on the caller's).
+    thread: Option<std::thread::JoinHandle<Result<(), FileError>>>,
+}
+
+impl WorksheetsCheck {
+    /// Waits for the worksheets' check: `Ok(())` when they are within every limit.
+    pub fn wait(self) -> Result<(), FileError> {
+        match self.thread {
+            None => Ok(()),
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err(corrupt(&self.path, "检查文件的线程意外中止"))),
+        }
+    }
+}
+
+/// Checks an .xlsx file as [`check_file`] does, in two parts: now, its size, its central
+/// directory, and the content of every entry a reader may hold whole (shared strings, styles,
+/// the workbook…); the worksheets' content (most of the file; a reader streams them and never
+/// holds one) on a second thread, which the caller waits for (`WorksheetsCheck::wait`) before
+/// reading any worksheet. So the workbook's shared strings may be read while the worksheets
+/// are checked, and memory stays bounded as before: nothing reads a worksheet until its check
+/// has ended, and what is read meanwhile has passed its own.
+pub fn check_xlsx_but_worksheets(path: &Path) -> Result<WorksheetsCheck, FileError> {
+    check_size(path, MAX_FILE_BYTES)?;
+    let mut z = check_directory(path)?;
+    check_entries(path, &mut z, false, |name| !is_worksheet(name))?;
+    let owned = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("bx-check".into())
+        .spawn(move || check_entries(&owned, &mut z, false, is_worksheet));
+    let thread = match spawned {
+        Ok(t) => Some(t),
+        Err(_) => {
+            check_entries(path, &mut check_directory(path)?, false, is_worksheet)?;
+            None
+        }
+    };
+    Ok(WorksheetsCheck {
+        path: path.to_path_buf(),
+        thread,
+    })
 }
 
 /// Finds `number-columns-repeated="N"` / `number-rows-repeated="N"` beyond a sheet's limits in

@@ -101,6 +101,11 @@ fn a_two_gigabyte_file_is_refused_before_it_is_read() {
 
 /// A minimal .xlsx whose worksheet is `sheet_bytes` of one repeated byte (deflated).
 fn write_xlsx_with_sheet(path: &Path, sheet_bytes: usize) {
+    write_xlsx_with_entry(path, "xl/worksheets/sheet1.xml", sheet_bytes);
+}
+
+/// A minimal .xlsx whose entry `entry` is `sheet_bytes` of one repeated byte (deflated).
+fn write_xlsx_with_entry(path: &Path, entry: &str, sheet_bytes: usize) {
     use zip::write::SimpleFileOptions;
     let f = std::fs::File::create(path).unwrap();
     let mut z = zip::ZipWriter::new(f);
@@ -114,7 +119,7 @@ fn write_xlsx_with_sheet(path: &Path, sheet_bytes: usize) {
         br#"<workbook><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
     )
     .unwrap();
-    z.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+    z.start_file(entry, opts).unwrap();
     let block = vec![b' '; 1 << 20];
     let mut left = sheet_bytes;
     while left > 0 {
@@ -143,8 +148,20 @@ fn a_zip_bomb_posing_as_xlsx_is_refused() {
     // central directory looks harmless, the inflating pass stops one byte past the lie.
     let honest = r.path("honest.xlsx");
     write_xlsx_with_sheet(&honest, 20 * 1024 * 1024);
-    let mut bytes = std::fs::read(&honest).unwrap();
-    let name = b"xl/worksheets/sheet1.xml";
+    let liar = r.path("liar.xlsx");
+    forge_size(&honest, "xl/worksheets/sheet1.xml", &liar);
+    let e = read_err(&liar);
+    assert!(e.code() == "file_bomb" || e.code() == "file_corrupt", "{e}");
+    let (ok, stderr) = import_bounded(&r, &liar);
+    assert!(!ok, "{stderr}");
+    assert_eq!(children(&r), 0);
+}
+
+/// Copies the .xlsx `from` to `to` with the uncompressed size of its entry `name` forged to
+/// 1 000 bytes in both zip headers.
+fn forge_size(from: &Path, name: &str, to: &Path) {
+    let mut bytes = std::fs::read(from).unwrap();
+    let name = name.as_bytes();
     let mut patched = 0;
     for (sig, size_at, name_at) in [(b"PK\x03\x04", 22usize, 30usize), (b"PK\x01\x02", 24, 46)] {
         let mut i = 0;
@@ -157,13 +174,44 @@ fn a_zip_bomb_posing_as_xlsx_is_refused() {
         }
     }
     assert_eq!(patched, 2, "local and central headers patched");
-    let liar = r.path("liar.xlsx");
-    std::fs::write(&liar, &bytes).unwrap();
-    let e = read_err(&liar);
-    assert!(e.code() == "file_bomb" || e.code() == "file_corrupt", "{e}");
-    let (ok, stderr) = import_bounded(&r, &liar);
-    assert!(!ok, "{stderr}");
-    assert_eq!(children(&r), 0);
+    std::fs::write(to, &bytes).unwrap();
+}
+
+#[test]
+fn a_bomb_in_the_shared_strings_or_a_worksheet_is_refused_when_the_workbook_is_opened() {
+    // The streamed import's open (`XlsxBook::open`) checks the shared strings before reading
+    // them and the worksheets on a second thread meanwhile: both kinds are refused, with the
+    // same codes as the whole-file check gives.
+    use baoxue::import::source::XlsxBook;
+    let dir = tempfile::tempdir().unwrap();
+    let open_err = |p: &Path| match XlsxBook::open(p) {
+        Err(e) => e,
+        Ok(_) => panic!("{} was opened", p.display()),
+    };
+    for entry in ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"] {
+        let bomb = dir.path().join("bomb.xlsx");
+        write_xlsx_with_entry(&bomb, entry, 200 * 1024 * 1024);
+        let e = open_err(&bomb);
+        assert_eq!(e.code(), "file_bomb", "{entry}: {e}");
+        assert!(e.to_string().contains("压缩炸弹"), "{entry}: {e}");
+        let honest = dir.path().join("honest.xlsx");
+        write_xlsx_with_entry(&honest, entry, 20 * 1024 * 1024);
+        let liar = dir.path().join("liar.xlsx");
+        forge_size(&honest, entry, &liar);
+        let e = open_err(&liar);
+        assert!(
+            e.code() == "file_bomb" || e.code() == "file_corrupt",
+            "{entry}: {e}"
+        );
+        assert_eq!(
+            e.code(),
+            read_err(&liar).code(),
+            "{entry}: the same as the whole-file check"
+        );
+    }
+    let ordinary = dir.path().join("花名册.xlsx");
+    baoxue::import::sample::write_roll_xlsx(&ordinary, 500, "城关第一小学").unwrap();
+    assert!(XlsxBook::open(&ordinary).unwrap().is_some());
 }
 
 #[test]

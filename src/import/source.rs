@@ -374,8 +374,12 @@ impl XlsxBook {
         if format != Format::Xlsx {
             return Ok(None);
         }
-        crate::limits::check_file(path, format)?;
-        Self::open_checked(path).map(Some)
+        // The shared strings are read while the worksheets are checked (the longest part of
+        // the check: it inflates the whole sheet once); no worksheet is read before that ends.
+        let worksheets = crate::limits::check_xlsx_but_worksheets(path)?;
+        let opened = Self::open_checked(path);
+        worksheets.wait()?;
+        opened.map(Some)
     }
 
     fn open_checked(path: &Path) -> Result<XlsxBook, FileError> {
