@@ -24,7 +24,7 @@ use crate::progress::Control;
 use crate::register::{Actor, Register};
 use crate::settings::Settings;
 use crate::store::aside as store_aside;
-use crate::store::flush::Flusher;
+use crate::store::flush::{self, Flusher};
 use crate::store::{
     bulk, bundle_acks, bundles_received, bundles_sent, decisions, record_base, record_heads, rows,
     trusted_sites,
@@ -308,7 +308,9 @@ fn try_import(
             return Ok(report);
         }
     }
+    pre.step(|| "checks before the merge".into());
     let counts = t!(apply(reg, &verified, &keys, actor, ctl, &tuning));
+    pre.step(|| "merge (apply)".into());
     *tuning.aside = counts.aside;
     report.status = "applied".into();
     report.applied = counts.applied;
@@ -321,6 +323,7 @@ fn try_import(
         .flatten()
         .map(|s| s.missing_seqs)
         .unwrap_or_default();
+    pre.step(|| "report".into());
     Ok(report)
 }
 
@@ -416,6 +419,9 @@ fn record_fork(reg: &mut Register, b: &VerifiedBundle, why: &str, actor: &Actor)
 /// indexes, which are rebuilt once the table's records have all arrived.
 const BULK_ROWS: u64 = 20_000;
 
+/// The register's page cache during a merge (MiB).
+const CACHE_MB: i64 = 512;
+
 /// Records per chunk handed from the decoding thread to the writing one.
 const CHUNK: usize = 2048;
 
@@ -446,7 +452,7 @@ fn apply(
         None
     };
     reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
-    rows::set_cache_mb(reg.conn(), 512)?;
+    rows::set_cache_mb(reg.conn(), CACHE_MB)?;
     let early = journal.is_some();
     // Parts of a streamed bulk table: a few per table even when tests lower the bulk size.
     let part = usize::try_from(tuning.bulk_rows / 4)
@@ -546,14 +552,22 @@ fn apply_inner(
         vec![None; b.tables.len()]
     };
     let mut m = Merger::new(w.conn(), &me, &b.tables, gap);
-    if early {
-        m.flusher = Flusher::start(w.conn());
-    }
     for (i, d) in dropped.into_iter().enumerate() {
         if plan[i].is_none() {
             for (name, sql) in d {
                 rows::drop_index(w.conn(), &name)?;
                 m.pending[i].push(sql);
+            }
+        }
+    }
+    if early {
+        m.flusher = Flusher::start(w.conn());
+        // Journal the empty tables' root pages now, so that writing early never waits for a
+        // journal sync (`store::flush`); a table with triggers journals them with its first
+        // rows, and nothing is written early before that.
+        for (i, info) in b.tables.iter().enumerate() {
+            if bulk[i] && !flush::journal_roots(w.conn(), info.name)? {
+                m.unjournaled[i] = true;
             }
         }
     }
@@ -702,6 +716,10 @@ fn chunks(all: Vec<Record>) -> Vec<Vec<Record>> {
     out
 }
 
+/// Text of rows inserted in bulk after which the pages made so far go to the file (about twice
+/// as many bytes of pages), so that the disk writes them while the merge goes on.
+const FLUSH_EVERY: usize = 8 << 20;
+
 /// Records per multi-row insert when a sorted table is loaded into an empty one.
 const ROWS_PER_INSERT: usize = 64;
 
@@ -726,6 +744,11 @@ struct Merger<'c> {
     flusher: Option<Flusher>,
     /// Per table: the text of the parts of a streamed run written so far (`Batch::Run`).
     run_bytes: Vec<usize>,
+    /// Per table: a bulk table whose root pages are not in the journal yet (it has triggers, so
+    /// `flush::journal_roots` left it): nothing is written early until its first rows are in.
+    unjournaled: Vec<bool>,
+    /// Text of the rows inserted since the last early write.
+    unflushed: usize,
 }
 
 impl<'c> Merger<'c> {
@@ -747,6 +770,8 @@ impl<'c> Merger<'c> {
             many: (0..tables.len()).map(|_| None).collect(),
             flusher: None,
             run_bytes: vec![0; tables.len()],
+            unjournaled: vec![false; tables.len()],
+            unflushed: 0,
         }
     }
 
@@ -756,11 +781,13 @@ impl<'c> Merger<'c> {
             Batch::Records(v) => {
                 for r in &v {
                     self.merge(r)?;
+                    self.unjournaled[r.table] = false;
                 }
                 Ok(v.len() as u64)
             }
             Batch::Table(t, v) => {
                 self.load_sorted(t, &v)?;
+                self.unjournaled[t] = false;
                 let bytes: usize = v.iter().map(|r| r.text_bytes() + 64).sum();
                 self.build_indexes(t, bytes)?;
                 self.flush();
@@ -772,6 +799,7 @@ impl<'c> Merger<'c> {
                 end,
             } => {
                 self.load_sorted(t, &v)?;
+                self.unjournaled[t] = false;
                 self.run_bytes[t] += v.iter().map(|r| r.text_bytes() + 64).sum::<usize>();
                 if end {
                     let bytes = std::mem::take(&mut self.run_bytes[t]);
@@ -788,11 +816,17 @@ impl<'c> Merger<'c> {
         }
     }
 
-    /// Writes the pages of the tables completed so far into the register file now (a bulk
-    /// load; see `store::flush`).
-    fn flush(&self) {
+    /// Writes the pages made so far into the register file now and has them written to the
+    /// disk in the background (a bulk load; see `store::flush`).
+    fn flush(&mut self) {
+        self.unflushed = 0;
+        // Not before every bulk table's root pages are in the journal: journaling one after
+        // pages were written makes the next write wait for a journal sync (`store::flush`).
+        if self.unjournaled.contains(&true) {
+            return;
+        }
         if let Some(f) = &self.flusher {
-            f.flush(self.conn);
+            f.flush_durable(self.conn);
         }
     }
 
@@ -802,7 +836,20 @@ impl<'c> Merger<'c> {
         let schema = store_aside::attach(self.conn, &built.name, &t.to_string())?;
         // Attached, the aside database lives on without its own connection.
         drop(built.conn);
-        let n = store_aside::transfer(self.conn, &schema, info.name)?;
+        // The copy writes the whole table in one statement: its pages go to the file as they
+        // are made, not all after it (the last table's would all wait for the commit's sync).
+        let spill = match &self.flusher {
+            Some(f) if !self.unjournaled.contains(&true) => {
+                f.spilling(self.conn, true, CACHE_MB)?;
+                Some(f)
+            }
+            _ => None,
+        };
+        let n = store_aside::transfer(self.conn, &schema, info.name);
+        if let Some(f) = spill {
+            f.spilling(self.conn, false, CACHE_MB)?;
+        }
+        let n = n?;
         if n as u64 != built.rows {
             return Err(err(
                 codes::BAD_RECORD,
@@ -833,9 +880,15 @@ impl<'c> Merger<'c> {
         // whose text is a quarter of the spill size can never make the sorter touch the disk.
         let block =
             bytes < rows::SORTER_SPILL_BYTES / 4 && rows::sorter_block_memory(self.conn, true);
-        let built = pending
-            .iter()
-            .try_for_each(|sql| rows::create_index(self.conn, sql));
+        let mut built = Ok(());
+        for sql in &pending {
+            built = rows::create_index(self.conn, sql);
+            if built.is_err() {
+                break;
+            }
+            // Each index is complete: its pages can go to the disk now.
+            self.flush();
+        }
         if block {
             rows::sorter_block_memory(self.conn, false);
         }
@@ -912,6 +965,10 @@ impl<'c> Merger<'c> {
             }
         }
         self.counts.applied += run.len() as u64;
+        self.unflushed += run.iter().map(|r| r.text_bytes() + 64).sum::<usize>();
+        if self.unflushed >= FLUSH_EVERY {
+            self.flush();
+        }
         Ok(())
     }
 

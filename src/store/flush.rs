@@ -1,36 +1,84 @@
-//! Writing a bulk load's finished pages early, so that the disk works while the merge still
-//! computes. A full bundle for a new county laptop writes about 320 MB into an empty register
-//! in one transaction; with SQLite's 512 MiB page cache every page stayed in memory until the
-//! commit, which then wrote them all and waited for the disk (about 1.3 s of a 4.7 s merge on
-//! this project's machine, the two cores idle meanwhile).
+//! Writing a bulk load's pages early, so that the disk works while the merge still computes. A
+//! full bundle for a new county laptop writes about 320 MB into an empty register in one
+//! transaction; with SQLite's 512 MiB page cache every page stayed in memory until the commit,
+//! which then wrote them all and waited for the disk (about 1.3 s of a 4.7 s merge on this
+//! project's machine, the two cores idle meanwhile).
 //!
-//! `Flusher::flush` writes the transaction's dirty pages into the file now
-//! (`sqlite3_db_cacheflush`: they stay in the cache, clean) and asks the kernel, on a thread of
-//! its own, to start writing them to the disk (`sync_file_range`, which only starts the
-//! write-back and never blocks the merge). The commit's own sync then waits only for the rest.
+//! `Flusher::flush_durable` writes the transaction's dirty pages into the file now
+//! (`sqlite3_db_cacheflush`: they stay in the cache, clean) and has a thread of its own make
+//! them durable (`fdatasync` of the register file), so the merge never waits for it. The merge
+//! flushes every few MB of rows and after each index, and a table copied in from aside spills
+//! its pages as it is made (`spilling`). The commit's own syncs then find almost nothing left.
+//! (Only asking the kernel to start the write-back, `sync_file_range`, as before, is not enough
+//! on a virtual disk: the pages reach the host's cache at once, and the commit's sync then
+//! waited for the host to store all 300 MB: 0.4–0.6 s.)
 //!
 //! A large roll import (`import::roll`) uses it too: its 200k new pupils are about 290 MB, far
 //! more than its 32 MiB cache, so SQLite spills pages into the file all along; `write_back`
-//! starts their write-back after each batch of new pupils, and the commit's sync, which waited
-//! 0.6-1 s for all of them, waits for almost nothing.
+//! starts their write-back after each batch of new pupils (only starts it, `sync_file_range`),
+//! and the commit's sync, which waited 0.6-1 s for all of them, waits for almost nothing.
 //!
 //! Nothing about the transaction changes: SQLite writes pages into the file before the commit
 //! whenever its cache fills (a "spill"), under the same rules (in rollback-journal mode the
 //! original content of every page it overwrites is in the synced journal first, so a crash
-//! rolls back; pages of an encrypted register are encrypted as they are written). The kernel
-//! call takes no lock and never closes a descriptor of the register file (closing one would
-//! drop the process's locks on it): it uses one SQLite holds open, found by its inode, while
-//! the transaction runs. Linux only; elsewhere `start` returns `None` and nothing happens.
+//! rolls back; pages of an encrypted register are encrypted as they are written), and a page
+//! made durable early is only durable sooner. The thread takes no lock and never closes a
+//! descriptor of the register file (closing one would drop the process's locks on it): it uses
+//! one SQLite holds open, found by its inode, while the transaction runs. Linux only; elsewhere
+//! `start` returns `None` and nothing happens.
+//!
+//! SQLite syncs the journal before it writes a page into the file whenever a page of the file
+//! as it was has been journaled since the last sync, and that sync waits for whatever is being
+//! written (50–200 ms each time, the merge's thread idle). A bulk merge changes a page of the
+//! file as it was (a table's empty root page) when it reaches each table, so every early write
+//! after the first used to wait so. `journal_roots` journals those root pages at the start
+//! instead, and the merge writes early only once no table still has to journal its roots: the
+//! journal is synced once, before the first early write, while nothing else is being written.
 
+use super::{aside, rows};
+use crate::error::Result;
 use rusqlite::Connection;
+
+/// Puts the root pages of `table` and of its indexes into the open transaction's rollback
+/// journal now, while they are few and the disk is idle (see the module comment), by emptying
+/// the table: `DELETE FROM` without a condition on a table without triggers clears each of its
+/// B-trees and so rewrites their root pages (SQLite's truncate optimisation). Only for a table
+/// that is empty in this transaction, so nothing changes; returns whether it was done (not for
+/// a table with rows or with triggers, whose roots are journaled by its first insert).
+pub fn journal_roots(conn: &Connection, table: &str) -> Result<bool> {
+    if aside::has_triggers(conn, table)? || !rows::is_empty(conn, table)? {
+        return Ok(false);
+    }
+    rows::delete_all(conn, table)?;
+    Ok(true)
+}
 
 /// Early writing of one connection's transaction (see the module comment).
 pub struct Flusher {
     #[cfg(target_os = "linux")]
-    tx: Option<std::sync::mpsc::Sender<()>>,
+    tx: Option<std::sync::mpsc::Sender<Ask>>,
     #[cfg(target_os = "linux")]
     thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// What the flusher's thread is asked.
+#[cfg(target_os = "linux")]
+enum Ask {
+    /// Make what the file holds now durable (`flush`).
+    Now,
+    /// Only start writing back what the file holds now (`write_back`).
+    Start,
+    /// Also every `PULSE` until told otherwise (while SQLite writes pages itself, `spilling`).
+    Pulse(bool),
+}
+
+/// How often the flusher's thread syncs the file while SQLite spills pages.
+#[cfg(target_os = "linux")]
+const PULSE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The page cache (MiB) while `spilling`: SQLite writes the oldest pages into the file as new
+/// ones are made.
+const SPILL_CACHE_MB: i64 = 8;
 
 impl Flusher {
     /// A flusher for the main database of `conn` (a file register in a write transaction), or
@@ -38,15 +86,43 @@ impl Flusher {
     pub fn start(conn: &Connection) -> Option<Flusher> {
         #[cfg(target_os = "linux")]
         {
+            use std::sync::mpsc::RecvTimeoutError;
             let fd = linux::register_fd(conn)?;
-            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let (tx, rx) = std::sync::mpsc::channel::<Ask>();
             let thread = std::thread::Builder::new()
                 .name("bx-flush".into())
                 .spawn(move || {
-                    // One request at a time; requests that piled up meanwhile are one.
-                    while rx.recv().is_ok() {
-                        while rx.try_recv().is_ok() {}
-                        linux::start_writeback(fd);
+                    let mut pulse = false;
+                    loop {
+                        let ask = if pulse {
+                            match rx.recv_timeout(PULSE) {
+                                Ok(a) => Some(a),
+                                Err(RecvTimeoutError::Timeout) => None,
+                                Err(RecvTimeoutError::Disconnected) => break,
+                            }
+                        } else {
+                            match rx.recv() {
+                                Ok(a) => Some(a),
+                                Err(_) => break,
+                            }
+                        };
+                        // Requests that piled up meanwhile are one.
+                        let mut durable = ask.is_none();
+                        for a in ask.into_iter().chain(rx.try_iter()) {
+                            match a {
+                                Ask::Now => durable = true,
+                                Ask::Pulse(p) => {
+                                    pulse = p;
+                                    durable = true;
+                                }
+                                Ask::Start => {}
+                            }
+                        }
+                        if durable {
+                            linux::make_durable(fd);
+                        } else {
+                            linux::start_writeback(fd);
+                        }
                     }
                 })
                 .ok()?;
@@ -63,18 +139,23 @@ impl Flusher {
     }
 
     /// Writes the transaction's dirty pages into the register file and starts their write-back
-    /// to the disk. Best effort: an error here changes nothing (the commit writes what is left).
+    /// to the disk (`sync_file_range`). Best effort: an error here changes nothing (the commit
+    /// writes what is left).
     pub fn flush(&self, conn: &Connection) {
         #[cfg(target_os = "linux")]
-        {
-            // SAFETY: the handle is the live connection's; the call only writes dirty pages of
-            // the open write transaction (as a cache spill would).
-            let rc = unsafe { rusqlite::ffi::sqlite3_db_cacheflush(conn.handle()) };
-            if rc == rusqlite::ffi::SQLITE_OK {
-                if let Some(tx) = &self.tx {
-                    let _ = tx.send(());
-                }
-            }
+        if cache_flush(conn) {
+            self.ask(Ask::Start);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = conn;
+    }
+
+    /// Writes the transaction's dirty pages into the register file and has them made durable
+    /// in the background (`fdatasync`, see the module comment). Best effort, as `flush`.
+    pub fn flush_durable(&self, conn: &Connection) {
+        #[cfg(target_os = "linux")]
+        if cache_flush(conn) {
+            self.ask(Ask::Now);
         }
         #[cfg(not(target_os = "linux"))]
         let _ = conn;
@@ -83,14 +164,32 @@ impl Flusher {
     /// Starts the write-back to the disk of what is in the register file already (pages SQLite
     /// spilled from its cache while the transaction grew), without writing the cache's dirty
     /// pages first: for a load larger than the page cache, whose pages reach the file anyway.
+    /// (Only started, `sync_file_range`: the roll import's own figures were measured so.)
     pub fn write_back(&self) {
         #[cfg(target_os = "linux")]
+        self.ask(Ask::Start);
+    }
+
+    /// While `on`, SQLite writes the transaction's pages into the file as it makes them (a
+    /// small page cache: it spills), and they are made durable as they come, for one
+    /// long statement (a table copied in from aside) whose pages would otherwise all wait for
+    /// the next `flush`. Off, the cache is `cache_mb` again. The pages already written are
+    /// dropped from the cache (they are in the file).
+    pub fn spilling(&self, conn: &Connection, on: bool, cache_mb: i64) -> Result<()> {
+        rows::set_cache_mb(conn, if on { SPILL_CACHE_MB } else { cache_mb })?;
+        #[cfg(target_os = "linux")]
+        self.ask(Ask::Pulse(on));
+        Ok(())
+    }
+
+    #[cfg(target_os = "linux")]
+    fn ask(&self, a: Ask) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(());
+            let _ = tx.send(a);
         }
     }
 
-    /// Waits for the write-back requests made so far (call before the transaction ends, while
+    /// Waits for the syncs asked so far (call before the transaction ends, while
     /// the descriptor is surely open).
     pub fn finish(mut self) {
         self.stop();
@@ -105,6 +204,15 @@ impl Flusher {
             }
         }
     }
+}
+
+/// Writes the open transaction's dirty pages into the file (they stay in the cache, clean).
+#[cfg(target_os = "linux")]
+fn cache_flush(conn: &Connection) -> bool {
+    // SAFETY: the handle is the live connection's; the call only writes dirty pages of the open
+    // write transaction (as a cache spill would).
+    let rc = unsafe { rusqlite::ffi::sqlite3_db_cacheflush(conn.handle()) };
+    rc == rusqlite::ffi::SQLITE_OK
 }
 
 impl Drop for Flusher {
@@ -141,6 +249,14 @@ mod linux {
         // SAFETY: a plain system call on a descriptor; an invalid one only returns an error.
         unsafe {
             libc::sync_file_range(fd, 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+
+    /// Makes what the file holds durable (on the flusher's thread: the merge does not wait).
+    pub fn make_durable(fd: i32) {
+        // SAFETY: a plain system call on a descriptor; an invalid one only returns an error.
+        unsafe {
+            libc::fdatasync(fd);
         }
     }
 }
@@ -192,6 +308,91 @@ mod tests {
             })
             .unwrap();
         assert_eq!((n, gone), (8000, 0));
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
+
+    #[test]
+    fn an_empty_table_without_triggers_has_its_root_pages_journaled_and_nothing_else_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let journal = dir.path().join("r.db-journal");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = DELETE;
+             CREATE TABLE e (id TEXT PRIMARY KEY, k TEXT); CREATE INDEX e_k ON e(k);
+             CREATE TABLE full (id TEXT PRIMARY KEY); INSERT INTO full VALUES ('a');
+             CREATE TABLE trig (id TEXT PRIMARY KEY); CREATE TABLE n (x INTEGER);
+             CREATE TRIGGER trig_d AFTER DELETE ON trig BEGIN INSERT INTO n VALUES (1); END;",
+        )
+        .unwrap();
+        let journaled = || std::fs::metadata(&journal).map_or(0, |m| m.len());
+        for keep in [false, true] {
+            conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO n VALUES (0);")
+                .unwrap();
+            let before = journaled();
+            assert!(journal_roots(&conn, "e").unwrap());
+            // Three root pages (table, primary key, e_k), each a page and 8 bytes.
+            assert!(journaled() >= before + 3 * 4096, "{before} {}", journaled());
+            assert!(!journal_roots(&conn, "full").unwrap());
+            assert!(!journal_roots(&conn, "trig").unwrap());
+            conn.execute_batch("INSERT INTO e VALUES ('x', 'y')")
+                .unwrap();
+            conn.execute_batch(if keep { "COMMIT" } else { "ROLLBACK" })
+                .unwrap();
+        }
+        let count = |t: &str| -> i64 {
+            conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!((count("e"), count("full"), count("n")), (1, 1, 1));
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
+
+    #[test]
+    fn pages_spilled_while_a_statement_runs_commit_or_roll_back_like_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = DELETE; CREATE TABLE t (x TEXT);")
+            .unwrap();
+        rows::set_cache_mb(&conn, 64).unwrap();
+        for keep in [false, true] {
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            let f = Flusher::start(&conn);
+            let Some(f) = f else {
+                conn.execute_batch("ROLLBACK").unwrap();
+                return;
+            };
+            assert!(journal_roots(&conn, "t").unwrap());
+            f.spilling(&conn, true, 64).unwrap();
+            conn.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000)
+                 INSERT INTO t SELECT ?1 || printf('%0500d', i) FROM n",
+                [if keep { "kept" } else { "gone" }],
+            )
+            .unwrap();
+            // 20 MB made with an 8 MiB cache: most of it is in the file before the commit.
+            let size = std::fs::metadata(&path).unwrap().len();
+            assert!(size > 8_000_000, "{size}");
+            f.spilling(&conn, false, 64).unwrap();
+            f.finish();
+            conn.execute_batch(if keep { "COMMIT" } else { "ROLLBACK" })
+                .unwrap();
+        }
+        drop(conn);
+        let conn = Connection::open(&path).unwrap();
+        let (n, gone): (i64, i64) = conn
+            .query_row("SELECT count(*), sum(x LIKE 'gone%') FROM t", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, gone), (40000, 0));
         let ok: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();

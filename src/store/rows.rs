@@ -265,6 +265,12 @@ pub fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
     )
 }
 
+/// Deletes every row of `table` (`flush::journal_roots`, on an empty table). Table names come
+/// only from `TRAVELLING_TABLES`.
+pub fn delete_all(conn: &Connection, table: &str) -> Result<usize> {
+    Ok(conn.execute(&format!("DELETE FROM {table}"), [])?)
+}
+
 /// The secondary indexes of a table as (name, CREATE statement); automatic indexes excluded.
 pub fn secondary_indexes(conn: &Connection, table: &str) -> Result<Vec<(String, String)>> {
     let mut st = conn.prepare(
