@@ -27,12 +27,22 @@ fn thread_cpu_ms() -> f64 {
     0.0
 }
 
+/// Time the calling thread has spent ready to run but waiting for a core, in milliseconds
+/// (`/proc/thread-self/schedstat`; 0 where unknown): what other threads and processes took.
+fn thread_queued_ms() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e6)
+}
+
 /// One thread's clock for tracing: `step` prints the CPU time since the previous step.
 pub struct Clock {
     who: &'static str,
     start: Instant,
     cpu: f64,
     first_cpu: f64,
+    queued: f64,
 }
 
 impl Clock {
@@ -43,6 +53,7 @@ impl Clock {
             start,
             cpu,
             first_cpu: cpu,
+            queued: if on() { thread_queued_ms() } else { 0.0 },
         }
     }
 
@@ -51,14 +62,17 @@ impl Clock {
             return;
         }
         let now = thread_cpu_ms();
+        let queued = thread_queued_ms();
         eprintln!(
-            "[merge] {:<7} {:<32} {:>7.0} ms cpu (thread total {:>6.0}), at {:>6} ms",
+            "[merge] {:<7} {:<32} {:>7.0} ms cpu (thread total {:>6.0}), {:>4.0} ms queued, at {:>6} ms",
             self.who,
             what(),
             now - self.cpu,
             now - self.first_cpu,
+            queued - self.queued,
             self.start.elapsed().as_millis()
         );
         self.cpu = now;
+        self.queued = queued;
     }
 }
