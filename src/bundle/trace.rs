@@ -1,6 +1,8 @@
 //! Where a merge's time goes, for whoever tunes it: with `BAOXUE_TRACE_MERGE=1` in the
 //! environment, each step of a bundle import prints one line to stderr with the CPU time of the
-//! thread that did it and the wall time since the merge began. Silent otherwise (one check of a
+//! thread that did it, how long that thread waited for a core meanwhile, and the wall time since
+//! the merge began (wall minus both is time the thread was blocked: on the other thread or on
+//! the disk). Silent otherwise (one check of a
 //! flag per step); never prints record contents.
 
 use std::sync::OnceLock;
