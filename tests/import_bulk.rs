@@ -524,6 +524,18 @@ fn a_roll_import_writes_the_same_whichever_thread_parses_its_rows() {
         std::fs::create_dir_all(dir.path().join(format!("{way:?}"))).unwrap();
     }
     let (mut reg, actor) = county_with_school(&dir.path().join("Writer"));
+    let indexes = |reg: &Register| -> Vec<(String, String)> {
+        let mut st = reg
+            .conn()
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let schema = indexes(&reg);
+    assert!(schema.iter().any(|(n, _)| n == "children_name_birth"));
+    // A first import into an empty register: built without the `children` indexes it would
+    // fill at random places, which are there again after it, as they were.
     let first = dir.path().join("first.xlsx");
     write_roll_xlsx(&first, 6_000, "城关第一小学").unwrap();
     import_roll(
@@ -534,6 +546,7 @@ fn a_roll_import_writes_the_same_whichever_thread_parses_its_rows() {
         &mut Control::default(),
     )
     .unwrap();
+    assert_eq!(indexes(&reg), schema);
     drop(reg);
     for way in &ways[1..] {
         std::fs::copy(
@@ -573,6 +586,12 @@ fn a_roll_import_writes_the_same_whichever_thread_parses_its_rows() {
             r.updated,
             r.refused.len()
         );
+        assert_eq!(indexes(&reg), schema, "{way:?}");
+        let check: String = reg
+            .conn()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
         seen.push((way, json(&out), register_rows(&reg)));
     }
     for (way, report, rows) in &seen[1..] {
@@ -629,4 +648,82 @@ fn a_bulk_roll_import_writes_its_pages_into_the_file_before_the_commit_and_all_o
     drop(reg);
     let reg = Register::open(&db).unwrap();
     assert_eq!(count(&reg, "SELECT count(*) FROM children"), 6_000);
+}
+
+#[test]
+fn a_first_bulk_import_finds_a_pupil_already_on_the_register_after_thousands_of_new_ones() {
+    // A register with 20 children, the pupils of rows 5 001-5 020 of a 6 000-row sheet: the
+    // first bulk import drops the `children` indexes it would fill at random places, holds
+    // 5 000 new pupils, then meets a pupil it must look up: the indexes are built again first,
+    // and every later look-up finds its child. Afterwards the indexes are as they were.
+    use baoxue::import::sample::{sample_id, sample_name};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut reg, actor) = county_with_school(dir.path());
+    let indexes = |reg: &Register| -> Vec<(String, String)> {
+        let mut st = reg
+            .conn()
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let schema = indexes(&reg);
+    let small = dir.path().join("small.csv");
+    let mut text = String::from("姓名,出生日期,身份证号\n");
+    for i in 5_000..5_020u64 {
+        let id = sample_id(i);
+        text.push_str(&format!(
+            "{},{}-{}-{},{id}\n",
+            sample_name(i),
+            &id[6..10],
+            &id[10..12],
+            &id[12..14]
+        ));
+    }
+    std::fs::write(&small, text).unwrap();
+    let first = import_roll(
+        &mut reg,
+        &small,
+        &opts(false),
+        &actor,
+        &mut Control::default(),
+    )
+    .unwrap();
+    assert_eq!(first.report.inserted, 20, "{:?}", first.report.refused);
+
+    let big = dir.path().join("big.xlsx");
+    write_roll_xlsx(&big, 6_000, "城关第一小学").unwrap();
+    let out = import_roll(
+        &mut reg,
+        &big,
+        &opts(false),
+        &actor,
+        &mut Control::default(),
+    )
+    .unwrap();
+    let r = &out.report;
+    assert!(r.refused.is_empty(), "{:?}", r.refused);
+    assert_eq!((r.inserted, r.updated + r.unchanged), (5_980, 20));
+    assert_eq!(count(&reg, "SELECT count(*) FROM children"), 6_000);
+    assert_eq!(
+        count(&reg, "SELECT count(DISTINCT id_key) FROM children"),
+        6_000,
+        "no pupil twice"
+    );
+    assert_eq!(indexes(&reg), schema);
+    let check: String = reg
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    // The indexes are used again: a child found by its ID key through `children_id_key`.
+    let plan: String = reg
+        .conn()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM children WHERE id_key = '1'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("children_id_key"), "{plan}");
 }

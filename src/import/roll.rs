@@ -272,6 +272,44 @@ fn balance() -> Balance {
     BALANCE.with(|c| c.get())
 }
 
+/// The `children` indexes a roll import fills at random places (keyed by ID key, name and
+/// birth date, 学籍号). Its other indexes grow at their end (ids count up) or are partial
+/// indexes of roster children, which a roll row never touches.
+const RANDOM_CHILD_INDEXES: &[&str] = &[
+    "children_id_key",
+    "children_name_birth",
+    "children_student_no",
+];
+
+/// Drops the indexes of [`RANDOM_CHILD_INDEXES`] when a sheet of `rows` rows (read through the
+/// `KeyFilter`) is at least four times as large as the `children` table (a first import, into
+/// an empty register or a small one): they are built again after the new pupils, one sort
+/// each, inside the same transaction (`build_indexes`), or before any row that reads the
+/// register. Returns the statements that build them. On a larger register (a re-import, or
+/// another school's sheet) they stay: the first pupil found there would make the import build
+/// them again from every child at once, which costs more than it saves.
+fn drop_child_indexes_for_bulk(conn: &rusqlite::Connection, rows: u64) -> Result<Vec<String>> {
+    use store::rows as table;
+    let mut rebuild = Vec::new();
+    if table::count(conn, "children")?.saturating_mul(4) <= rows {
+        for (name, sql) in table::secondary_indexes(conn, "children")? {
+            if RANDOM_CHILD_INDEXES.contains(&name.as_str()) {
+                table::drop_index(conn, &name)?;
+                rebuild.push(sql);
+            }
+        }
+    }
+    Ok(rebuild)
+}
+
+/// Builds again the indexes `drop_child_indexes_for_bulk` dropped (none left after).
+fn build_indexes(conn: &rusqlite::Connection, rebuild: &mut Vec<String>) -> Result<()> {
+    for sql in rebuild.drain(..) {
+        store::rows::create_index(conn, &sql)?;
+    }
+    Ok(())
+}
+
 /// One roll-sheet import's settings.
 #[derive(Debug, Clone)]
 pub struct RollImport {
@@ -857,6 +895,9 @@ fn import_roll_inner(
     };
     // With the key filter, the school's pupils as the register holds them, a window at a time.
     let mut held: Option<Window> = None;
+    // A large load of new pupils: the `children` indexes it would fill at random places,
+    // dropped, with the statements that build them again (`drop_child_indexes_for_bulk`).
+    let mut rebuild: Vec<String> = Vec::new();
     // Checking a row is pure (`parse_row`: either thread may do it, `pipeline_balanced`); the
     // duplicate check depends on the rows before it and runs in order on this thread.
     let parse = |row: &DataRow<'_, '_>| match parse_row(row) {
@@ -907,6 +948,7 @@ fn import_roll_inner(
                     if total >= KEY_FILTER_ROWS {
                         known = Some(KeyFilter::load(w.conn())?);
                         held = super::window::allowed().then(|| Window::new(&school));
+                        rebuild = drop_child_indexes_for_bulk(w.conn(), total)?;
                     }
                 }
                 Event::Rows(rows) => {
@@ -939,6 +981,8 @@ fn import_roll_inner(
                                         Change::Inserted
                                     }
                                     _ => {
+                                        // What reads the register needs every index.
+                                        build_indexes(w.conn(), &mut rebuild)?;
                                         let verdict = match (&mut held, &known) {
                                             (Some(win), Some(f)) => {
                                                 win.judge(w.conn(), f, &r, &term)?
@@ -999,6 +1043,7 @@ fn import_roll_inner(
         },
     )?;
     new_pupils.flush(w.conn())?;
+    build_indexes(w.conn(), &mut rebuild)?;
     // The cache's dirty pages into the file now, and their write-back started, while the run's
     // list and audit row are made: the commit's sync then waits for little (it waited 0.6-1 s
     // for a 200k first import's 290 MB, written all at once).
