@@ -15,8 +15,8 @@
 //!
 //! A large roll import (`import::roll`) uses it too: its 200k new pupils are about 290 MB, far
 //! more than its 32 MiB cache, so SQLite spills pages into the file all along; `write_back`
-//! starts their write-back after each batch of new pupils (only starts it, `sync_file_range`),
-//! and the commit's sync, which waited 0.6-1 s for all of them, waits for almost nothing.
+//! has them made durable after each batch of new pupils (`fdatasync`, as `flush_durable`), and
+//! the commit's syncs, which waited 0.6-1 s for all of them, wait for almost nothing.
 //!
 //! Nothing about the transaction changes: SQLite writes pages into the file before the commit
 //! whenever its cache fills (a "spill"), under the same rules (in rollback-journal mode the
@@ -161,13 +161,13 @@ impl Flusher {
         let _ = conn;
     }
 
-    /// Starts the write-back to the disk of what is in the register file already (pages SQLite
-    /// spilled from its cache while the transaction grew), without writing the cache's dirty
-    /// pages first: for a load larger than the page cache, whose pages reach the file anyway.
-    /// (Only started, `sync_file_range`: the roll import's own figures were measured so.)
+    /// Has what is in the register file already (pages SQLite spilled from its cache while the
+    /// transaction grew) made durable in the background (`fdatasync`), without writing the
+    /// cache's dirty pages first: for a load larger than the page cache, whose pages reach the
+    /// file anyway.
     pub fn write_back(&self) {
         #[cfg(target_os = "linux")]
-        self.ask(Ask::Start);
+        self.ask(Ask::Now);
     }
 
     /// While `on`, SQLite writes the transaction's pages into the file as it makes them (a
