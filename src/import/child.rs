@@ -361,8 +361,8 @@ pub fn parse_guardians(row: &DataRow<'_, '_>, warnings: &mut Vec<RowIssue>) -> V
 pub struct Duplicates {
     hasher: std::collections::hash_map::RandomState,
     hasher2: std::collections::hash_map::RandomState,
-    by_key: HashMap<u128, u32>,
-    by_student_no: HashMap<u128, u32>,
+    by_key: HashMap<u128, u32, Prehashed>,
+    by_student_no: HashMap<u128, u32, Prehashed>,
 }
 
 impl Duplicates {
@@ -513,6 +513,43 @@ pub fn find_child(
     Ok(None)
 }
 
+/// Keys that are already hashes (a keyed SipHash of a text with a random key, made afresh for
+/// each import): the set uses them as they are instead of hashing them a second time.
+type HashedKeys = std::collections::HashSet<u64, Prehashed>;
+
+/// The hasher of [`HashedKeys`] and of `Duplicates`' fingerprints: the key's own bits.
+#[derive(Default, Clone, Copy)]
+pub struct Prehashed;
+
+impl std::hash::BuildHasher for Prehashed {
+    type Hasher = PrehashedHasher;
+    fn build_hasher(&self) -> PrehashedHasher {
+        PrehashedHasher(0)
+    }
+}
+
+/// See [`Prehashed`].
+#[derive(Default)]
+pub struct PrehashedHasher(u64);
+
+impl std::hash::Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by u64 / u128 keys; a plain fold keeps any other key correct.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= n as u64 ^ (n >> 64) as u64;
+    }
+}
+
 /// The ID keys and 学籍号 of every child in the register (as 64-bit hashes), so that a large
 /// import asks SQLite for a row's child only when one may exist: a pupil whose keys are not in
 /// the filter is new for certain (the filter holds every key the children table holds, and the
@@ -520,14 +557,14 @@ pub fn find_child(
 /// Read from the two key indexes in one pass each, instead of two index searches per new row.
 pub struct KeyFilter {
     hasher: std::collections::hash_map::RandomState,
-    id_keys: std::collections::HashSet<u64>,
-    student_nos: std::collections::HashSet<u64>,
+    id_keys: HashedKeys,
+    student_nos: HashedKeys,
     /// Keys that more than one child may hold: a hash met twice while loading (two children,
     /// tombstones included, or two keys sharing a hash), or a key this import wrote to a child
     /// that was already there ([`KeyFilter::add_written`]). A key outside these belongs to at
     /// most one child.
-    id_keys_twice: std::collections::HashSet<u64>,
-    student_nos_twice: std::collections::HashSet<u64>,
+    id_keys_twice: HashedKeys,
+    student_nos_twice: HashedKeys,
 }
 
 impl KeyFilter {
