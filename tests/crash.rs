@@ -2,16 +2,17 @@
 //! import, again and again; each time the register must pass `PRAGMA integrity_check`, keep an
 //! intact audit chain, and hold exactly the records of before the import or of after it, never
 //! a part. The import is one transaction, so a kill before its commit leaves "before" and a
-//! kill after it "after"; SQLite's WAL recovery handles a kill during the commit.
+//! kill after it "after"; SQLite's recovery (of the WAL, or of the rollback journal a bulk
+//! import writes instead) handles a kill during the commit.
 //!
 //! Record ids, version stamps and times differ between two runs of the same import, so "the same
 //! records" compares every column except those (and foreign keys, which are ids), as sorted rows.
 //!
 //! The same for a county merging a village's bundle (`baoxue bundle import`).
 //!
-//! Default run: 100 kills of a 1,000-row import, half at random times, half when the WAL has
-//! grown past a random size (the writing phase and the commit). `cargo test crash -- --ignored` runs 100 kills
-//! of a 20,000-row import. `BAOXUE_CRASH_SEED` picks the kill times (printed on failure).
+//! Default run: 100 kills of a 1,000-row import, half at random times, half when the journal
+//! has grown past a random size (the writing phase and the commit). `cargo test crash --
+//! --ignored` runs 100 kills of a 20,000-row import. `BAOXUE_CRASH_SEED` picks the kill times (printed on failure).
 //!
 //! Both harnesses run again on an encrypted register (SQLCipher: encrypted pages and WAL frames,
 //! the passphrase given through `BAOXUE_PASSPHRASE`; the checks open it with the key).
@@ -174,6 +175,22 @@ fn kill_during_import(rows: u64, kills: usize, pass: Option<&str>) {
     );
 }
 
+/// The size of the register's write-ahead log or rollback journal, whichever is there (0 when
+/// neither is).
+fn journal_len(db: &Path) -> u64 {
+    ["-wal", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            std::fs::metadata(std::path::PathBuf::from(name))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Kills `cmd` (run against a fresh copy of `base` at `work`) `kills` times; see the module doc.
 fn kill_loop(
     base: &Path,
@@ -188,17 +205,16 @@ fn kill_loop(
         None => what.to_string(),
     };
     let before = content(base, pass);
-    let mut wal_name = work.as_os_str().to_owned();
-    wal_name.push("-wal");
-    let wal = std::path::PathBuf::from(wal_name);
-    // One complete run gives "after", how long an import takes here, and how large its WAL
+    // One complete run gives "after", how long an import takes here, and how large its journal
     // grows (the writing phase, commit included), to spread the kills over the whole import.
+    // A small import writes a WAL; a bulk one (a large sheet into an empty school) a rollback
+    // journal instead (`store::rows::journal_for_bulk`): whichever it is, its size is watched.
     copy_register(base, work);
     let t = Instant::now();
     let mut child = cmd(work).spawn().unwrap();
-    let mut max_wal = 0u64;
+    let mut max_journal = 0u64;
     let status = loop {
-        max_wal = max_wal.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        max_journal = max_journal.max(journal_len(work));
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
@@ -209,7 +225,10 @@ fn kill_loop(
     let after = content(work, pass);
     assert_ne!(before, after);
     check_sound(work, pass).unwrap();
-    assert!(max_wal > 0, "the import wrote a WAL");
+    assert!(
+        max_journal > 0,
+        "the import wrote neither a WAL nor a rollback journal"
+    );
 
     let seed: u64 = std::env::var("BAOXUE_CRASH_SEED")
         .ok()
@@ -221,22 +240,22 @@ fn kill_loop(
     for i in 0..kills {
         copy_register(base, work);
         let mut child = cmd(work).spawn().unwrap();
-        // Even kills: at a random time. Odd kills: once the WAL has grown past a random size,
-        // i.e. somewhere in the writing phase or its commit.
+        // Even kills: at a random time. Odd kills: once the journal has grown past a random
+        // size, i.e. somewhere in the writing phase or its commit.
         let when = if i % 2 == 0 {
             let delay = Duration::from_millis(rng.gen_range(0..window));
             std::thread::sleep(delay);
             format!("after {delay:?}")
         } else {
-            let threshold = rng.gen_range(0..max_wal + max_wal / 10 + 1);
+            let threshold = rng.gen_range(0..max_journal + max_journal / 10 + 1);
             loop {
-                let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+                let size = journal_len(work);
                 if size >= threshold || child.try_wait().unwrap().is_some() {
                     break;
                 }
                 std::thread::sleep(Duration::from_micros(500));
             }
-            format!("at WAL size {threshold}")
+            format!("at journal size {threshold}")
         };
         let _ = child.kill(); // SIGKILL; an error means it had already finished
         child.wait().unwrap();
