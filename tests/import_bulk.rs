@@ -524,14 +524,6 @@ fn a_roll_import_writes_the_same_whichever_thread_parses_its_rows() {
         std::fs::create_dir_all(dir.path().join(format!("{way:?}"))).unwrap();
     }
     let (mut reg, actor) = county_with_school(&dir.path().join("Writer"));
-    let indexes = |reg: &Register| -> Vec<(String, String)> {
-        let mut st = reg
-            .conn()
-            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
-            .unwrap();
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        rows.collect::<rusqlite::Result<_>>().unwrap()
-    };
     let schema = indexes(&reg);
     assert!(schema.iter().any(|(n, _)| n == "children_name_birth"));
     // A first import into an empty register: built without the `children` indexes it would
@@ -659,14 +651,6 @@ fn a_first_bulk_import_finds_a_pupil_already_on_the_register_after_thousands_of_
     use baoxue::import::sample::{sample_id, sample_name};
     let dir = tempfile::tempdir().unwrap();
     let (mut reg, actor) = county_with_school(dir.path());
-    let indexes = |reg: &Register| -> Vec<(String, String)> {
-        let mut st = reg
-            .conn()
-            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
-            .unwrap();
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        rows.collect::<rusqlite::Result<_>>().unwrap()
-    };
     let schema = indexes(&reg);
     let small = dir.path().join("small.csv");
     let mut text = String::from("姓名,出生日期,身份证号\n");
@@ -726,4 +710,17 @@ fn a_first_bulk_import_finds_a_pupil_already_on_the_register_after_thousands_of_
         )
         .unwrap();
     assert!(plan.contains("children_id_key"), "{plan}");
+}
+
+/// The register's indexes (name, SQL), by name: a bulk import that drops some must leave them
+/// as they were.
+fn indexes(reg: &Register) -> Vec<(String, String)> {
+    let mut st = reg
+        .conn()
+        .prepare(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )
+        .unwrap();
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
 }

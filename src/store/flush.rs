@@ -64,10 +64,8 @@ pub struct Flusher {
 /// What the flusher's thread is asked.
 #[cfg(target_os = "linux")]
 enum Ask {
-    /// Make what the file holds now durable (`flush`).
+    /// Make what the file holds now durable (`flush_durable`, `write_back`).
     Now,
-    /// Only start writing back what the file holds now (`write_back`).
-    Start,
     /// Also every `PULSE` until told otherwise (while SQLite writes pages itself, `spilling`).
     Pulse(bool),
 }
@@ -106,23 +104,13 @@ impl Flusher {
                                 Err(_) => break,
                             }
                         };
-                        // Requests that piled up meanwhile are one.
-                        let mut durable = ask.is_none();
+                        // Requests that piled up meanwhile are one sync.
                         for a in ask.into_iter().chain(rx.try_iter()) {
-                            match a {
-                                Ask::Now => durable = true,
-                                Ask::Pulse(p) => {
-                                    pulse = p;
-                                    durable = true;
-                                }
-                                Ask::Start => {}
+                            if let Ask::Pulse(p) = a {
+                                pulse = p;
                             }
                         }
-                        if durable {
-                            linux::make_durable(fd);
-                        } else {
-                            linux::start_writeback(fd);
-                        }
+                        linux::make_durable(fd);
                     }
                 })
                 .ok()?;
@@ -138,20 +126,9 @@ impl Flusher {
         }
     }
 
-    /// Writes the transaction's dirty pages into the register file and starts their write-back
-    /// to the disk (`sync_file_range`). Best effort: an error here changes nothing (the commit
-    /// writes what is left).
-    pub fn flush(&self, conn: &Connection) {
-        #[cfg(target_os = "linux")]
-        if cache_flush(conn) {
-            self.ask(Ask::Start);
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = conn;
-    }
-
     /// Writes the transaction's dirty pages into the register file and has them made durable
-    /// in the background (`fdatasync`, see the module comment). Best effort, as `flush`.
+    /// in the background (`fdatasync`, see the module comment). Best effort: an error here
+    /// changes nothing (the commit writes what is left).
     pub fn flush_durable(&self, conn: &Connection) {
         #[cfg(target_os = "linux")]
         if cache_flush(conn) {
@@ -244,14 +221,6 @@ mod linux {
         None
     }
 
-    /// Starts writing the file's dirty pages to the disk (does not wait for them).
-    pub fn start_writeback(fd: i32) {
-        // SAFETY: a plain system call on a descriptor; an invalid one only returns an error.
-        unsafe {
-            libc::sync_file_range(fd, 0, 0, libc::SYNC_FILE_RANGE_WRITE);
-        }
-    }
-
     /// Makes what the file holds durable (on the flusher's thread: the merge does not wait).
     pub fn make_durable(fd: i32) {
         // SAFETY: a plain system call on a descriptor; an invalid one only returns an error.
@@ -264,6 +233,22 @@ mod linux {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The register at `path` holds the `n` rows of the committed transaction, none of the
+    /// rolled-back one (`gone…`), and passes SQLite's integrity check.
+    fn assert_only_kept_rows(path: &std::path::Path, n: i64) {
+        let conn = Connection::open(path).unwrap();
+        let (count, gone): (i64, i64) = conn
+            .query_row("SELECT count(*), sum(x LIKE 'gone%') FROM t", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((count, gone), (n, 0));
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
 
     #[test]
     fn pages_written_early_commit_or_roll_back_like_the_rest() {
@@ -287,7 +272,7 @@ mod tests {
             assert!(f.is_some());
             fill(&conn, if keep { "kept" } else { "gone" });
             if let Some(f) = &f {
-                f.flush(&conn);
+                f.flush_durable(&conn);
             }
             // Written into the file before the commit.
             let size = std::fs::metadata(&path).unwrap().len();
@@ -301,17 +286,7 @@ mod tests {
                 .unwrap();
         }
         drop(conn);
-        let conn = Connection::open(&path).unwrap();
-        let (n, gone): (i64, i64) = conn
-            .query_row("SELECT count(*), sum(x LIKE 'gone%') FROM t", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        assert_eq!((n, gone), (8000, 0));
-        let ok: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(ok, "ok");
+        assert_only_kept_rows(&path, 8000);
     }
 
     #[test]
@@ -386,16 +361,6 @@ mod tests {
                 .unwrap();
         }
         drop(conn);
-        let conn = Connection::open(&path).unwrap();
-        let (n, gone): (i64, i64) = conn
-            .query_row("SELECT count(*), sum(x LIKE 'gone%') FROM t", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        assert_eq!((n, gone), (40000, 0));
-        let ok: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(ok, "ok");
+        assert_only_kept_rows(&path, 40000);
     }
 }
