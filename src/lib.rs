@@ -39,6 +39,7 @@ pub mod settings;
 pub mod snapshot;
 pub mod stats;
 pub mod store;
+pub mod trace;
 pub mod verification;
 pub mod worklists;
 

@@ -13,7 +13,6 @@ use super::export::{json_to_value, row_vv};
 use super::gather::{Batch, Gatherer, RUN_PART};
 use super::keys;
 use super::payload::{Record, TableInfo};
-use super::trace;
 use super::verify::{UnverifiedBundle, VerifiedBundle};
 use super::vv::{wins_over, Rank, Vv};
 use super::waiting;
@@ -29,6 +28,7 @@ use crate::store::{
     bulk, bundle_acks, bundles_received, bundles_sent, decisions, record_base, record_heads, rows,
     trusted_sites,
 };
+use crate::trace;
 use rusqlite::types::Value;
 use rusqlite::Connection;
 use serde::Serialize;

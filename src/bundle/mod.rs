@@ -27,7 +27,6 @@ pub mod manifest;
 pub mod merge;
 pub mod payload;
 pub mod scope;
-pub mod trace;
 pub mod trust;
 pub mod verify;
 pub mod vv;

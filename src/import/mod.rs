@@ -34,6 +34,7 @@ pub use crate::progress::{Control, Progress};
 pub use report::{MissingPupil, Report, RowIssue};
 pub use source::FileError;
 
+use crate::trace::{Clock, Job};
 use header::{HeaderMap, Schema};
 use scan::DataRow;
 use source::{Flow, SheetInfo};
@@ -281,6 +282,7 @@ pub fn pipeline_balanced<R: Send, P: Send>(
     mut finish: impl FnMut(R, &DataRow<'_, '_>) -> P + Send,
     mut consume: impl FnMut(Event<P>) -> crate::Result<()>,
 ) -> crate::Result<scan::ScanStats> {
+    let started = std::time::Instant::now();
     let Some(mut book) = source::XlsxBook::open(path)? else {
         return pipeline(
             path,
@@ -304,6 +306,7 @@ pub fn pipeline_balanced<R: Send, P: Send>(
         let queued = &queued;
         let parse = &parse;
         let reader = s.spawn(move || {
+            let mut clock = Clock::of(Job::Import, "reader", started);
             let mut batch = CellBatch::with_capacity(0);
             let start_tx = tx.clone();
             let read = book.read(
@@ -331,6 +334,7 @@ pub fn pipeline_balanced<R: Send, P: Send>(
                 queued.fetch_add(1, Ordering::Relaxed);
                 let _ = tx.send(Read::Rows(batch));
             }
+            clock.step(|| "read (and parsed) every row".into());
             read
         });
         let mut scanner = scan::Scanner::new(schema);
@@ -408,6 +412,7 @@ pub fn pipeline_balanced<R: Send, P: Send>(
         let read = reader
             .join()
             .map_err(|_| crate::Error::Other("读取文件的线程意外中止".into()))?;
+        Clock::of(Job::Import, "writer", started).step(|| "every batch the reader handed".into());
         if let Some(e) = failed {
             return Err(e);
         }

@@ -22,6 +22,7 @@ use crate::idnum::{self, mask_id};
 use crate::register::{Actor, Register, Writer};
 use crate::store;
 use crate::store::flush::Flusher;
+use crate::trace::{Clock, Job};
 use chrono::Datelike;
 use std::path::Path;
 
@@ -846,6 +847,7 @@ fn import_roll_inner(
     actor: &Actor,
     ctl: &mut Control<'_>,
 ) -> Result<Outcome> {
+    let mut clock = Clock::of(Job::Import, "writer", std::time::Instant::now());
     let school = opts.school.trim().to_string();
     if store::schools::get_by_code(reg.conn(), &school)?.is_none() {
         return Err(Error::NotFound {
@@ -926,6 +928,7 @@ fn import_roll_inner(
         refused => refused,
     };
     let cancel = ctl.cancel;
+    clock.step(|| "school, run row".into());
     let stats = pipeline_balanced(
         path,
         opts.sheet.as_deref(),
@@ -950,6 +953,7 @@ fn import_roll_inner(
                         held = super::window::allowed().then(|| Window::new(&school));
                         rebuild = drop_child_indexes_for_bulk(w.conn(), total)?;
                     }
+                    clock.step(|| "header; key filter; indexes dropped".into());
                 }
                 Event::Rows(rows) => {
                     for p in rows {
@@ -1042,8 +1046,11 @@ fn import_roll_inner(
             Ok(())
         },
     )?;
+    clock.step(|| "every row".into());
     new_pupils.flush(w.conn())?;
+    clock.step(|| "last new pupils written".into());
     build_indexes(w.conn(), &mut rebuild)?;
+    clock.step(|| "indexes built again".into());
     // The cache's dirty pages into the file now, made durable in the background while the
     // run's list and audit row are made: the commit's syncs then wait for little (they waited
     // 0.6-1 s for a 200k first import's 290 MB; with the write-back only started, not waited
@@ -1051,6 +1058,7 @@ fn import_roll_inner(
     if let Some(f) = &new_pupils.early {
         f.flush_durable(w.conn());
     }
+    clock.step(|| "dirty pages written".into());
     out.report.rows_read = stats.data_rows;
     out.report.skipped_rows = stats.skipped_rows;
     store::roll_imports::put_run_rows(w.conn(), run_id, in_run)?;
@@ -1072,13 +1080,16 @@ fn import_roll_inner(
             w.audit("roll_import_runs", &run_id.to_string(), "import", &refs)?;
         }
     }
+    clock.step(|| "run's list, missing pupils, audit row".into());
     ctl.report(done, done);
     if let Some(f) = new_pupils.early.take() {
         f.finish();
     }
+    clock.step(|| "durable write-back finished".into());
     if !opts.dry_run {
         w.commit()?;
     }
+    clock.step(|| "commit".into());
     Ok(out)
 }
 
