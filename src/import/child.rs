@@ -842,24 +842,36 @@ pub fn save_guardians(
                 }
             }
             None => {
-                let guardian = Guardian {
-                    meta: w.new_meta(),
-                    child_id: child_id.to_string(),
-                    name: g.name.clone(),
-                    relation: g.relation.clone(),
-                    phone: g.phone.clone(),
-                };
+                let guardian = new_guardian(w, audit, child_id, g.clone())?;
                 store::guardians::insert(w.conn(), &guardian)?;
-                audit.record(
-                    w,
-                    "guardians",
-                    &guardian.meta.id,
-                    "insert",
-                    &["name", "relation", "phone"],
-                )?;
                 result = result.merge(Change::Updated);
             }
         }
     }
     Ok(result)
+}
+
+/// A new guardian of a child from a sheet's row, with its stamps and its line in the audit
+/// tally, for the caller to write (at once, or with a bulk import's other new records).
+pub fn new_guardian(
+    w: &mut Writer<'_>,
+    audit: &mut Audit,
+    child_id: &str,
+    g: RowGuardian,
+) -> Result<Guardian> {
+    let guardian = Guardian {
+        meta: w.new_meta(),
+        child_id: child_id.to_string(),
+        name: g.name,
+        relation: g.relation,
+        phone: g.phone,
+    };
+    audit.record(
+        w,
+        "guardians",
+        &guardian.meta.id,
+        "insert",
+        &["name", "relation", "phone"],
+    )?;
+    Ok(guardian)
 }

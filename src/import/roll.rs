@@ -4,9 +4,9 @@
 //! sheet who are missing from this one are listed, never deleted.
 
 pub use super::child::{
-    apply_marks, apply_person, disability_code, find_child, new_child, parse_guardians,
-    parse_marks, parse_person, problem, save_child, save_guardians, set_if, Audit, Change,
-    ChildMarks, Duplicates, KeyFilter, PersonFields, RowGuardian, RunTally, FLAG_FIELDS,
+    apply_marks, apply_person, disability_code, find_child, new_child, new_guardian,
+    parse_guardians, parse_marks, parse_person, problem, save_child, save_guardians, set_if, Audit,
+    Change, ChildMarks, Duplicates, KeyFilter, PersonFields, RowGuardian, RunTally, FLAG_FIELDS,
     PARENT_FIELDS,
 };
 use super::header::{Field, Schema};
@@ -602,21 +602,8 @@ impl NewPupils {
         audit.record(w, "enrolments", &e.meta.id, "insert", &ech)?;
         self.enrolments.push(e);
         for g in guardians {
-            let guardian = Guardian {
-                meta: w.new_meta(),
-                child_id: child.meta.id.clone(),
-                name: g.name,
-                relation: g.relation,
-                phone: g.phone,
-            };
-            audit.record(
-                w,
-                "guardians",
-                &guardian.meta.id,
-                "insert",
-                &["name", "relation", "phone"],
-            )?;
-            self.guardians.push(guardian);
+            self.guardians
+                .push(new_guardian(w, audit, &child.meta.id, g)?);
         }
         self.runs.push(store::roll_imports::RunChild {
             run_id,
