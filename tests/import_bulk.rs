@@ -29,6 +29,26 @@ fn count(reg: &Register, sql: &str) -> i64 {
     reg.conn().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// A bulk import writes without foreign-key checks: they are on again after it, and every
+/// record it wrote refers to a child that is there.
+fn assert_foreign_keys_on_and_kept(reg: &Register) {
+    assert_eq!(
+        count(reg, "PRAGMA foreign_keys"),
+        1,
+        "foreign keys on again"
+    );
+    let mut st = reg.conn().prepare("PRAGMA foreign_key_check").unwrap();
+    let orphans: Vec<(String, i64, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        orphans.is_empty(),
+        "records without their parent: {orphans:?}"
+    );
+}
+
 #[test]
 fn a_large_roll_sheet_finds_the_pupils_already_on_the_register_and_imports_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,6 +79,24 @@ fn a_large_roll_sheet_finds_the_pupils_already_on_the_register_and_imports_once(
         "a dry run writes nothing"
     );
     assert_eq!(journal_mode(&reg), "wal");
+    assert_foreign_keys_on_and_kept(&reg);
+    let unknown_school = RollImport {
+        school: "4141009999".into(),
+        ..opts(false)
+    };
+    assert!(import_roll(
+        &mut reg,
+        &big,
+        &unknown_school,
+        &actor,
+        &mut Control::default()
+    )
+    .is_err());
+    assert_eq!(
+        count(&reg, "PRAGMA foreign_keys"),
+        1,
+        "on again after an error"
+    );
 
     let out = import_roll(
         &mut reg,
@@ -86,6 +124,7 @@ fn a_large_roll_sheet_finds_the_pupils_already_on_the_register_and_imports_once(
         ),
         5_970 + 30
     );
+    assert_foreign_keys_on_and_kept(&reg);
     let check: String = reg
         .conn()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

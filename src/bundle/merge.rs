@@ -451,7 +451,7 @@ fn apply(
     } else {
         None
     };
-    reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
+    rows::foreign_keys(reg.conn(), false)?;
     rows::set_cache_mb(reg.conn(), CACHE_MB)?;
     let early = journal.is_some();
     // Parts of a streamed bulk table: a few per table even when tests lower the bulk size.
@@ -461,7 +461,7 @@ fn apply(
     let result = apply_inner(reg, b, keys, &bulk, early, part, tuning.policy, actor, ctl);
     // The transaction has ended: the aside databases it read can go.
     store_aside::detach_all(reg.conn());
-    let fk = reg.conn().pragma_update(None, "foreign_keys", "ON");
+    let fk = rows::foreign_keys(reg.conn(), true);
     if let Some(mode) = journal {
         rows::restore_journal(reg.conn(), &mode);
     }

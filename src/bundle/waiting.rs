@@ -256,9 +256,9 @@ pub fn force(reg: &mut Register, record_id: &str, reason: &str, actor: &Actor) -
         ));
     }
     // Foreign keys are off as in a merge: a forced record may name a parent still to come.
-    reg.conn().pragma_update(None, "foreign_keys", "OFF")?;
+    rows::foreign_keys(reg.conn(), false)?;
     let result = force_inner(reg, &waiting, reason, actor);
-    let fk = reg.conn().pragma_update(None, "foreign_keys", "ON");
+    let fk = rows::foreign_keys(reg.conn(), true);
     let out = result?;
     fk?;
     Ok(out)

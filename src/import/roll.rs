@@ -815,16 +815,33 @@ pub fn import_roll(
     actor: &Actor,
     ctl: &mut Control<'_>,
 ) -> Result<Outcome> {
-    let journal = if super::is_bulk_file(path) {
+    let bulk = super::is_bulk_file(path);
+    let journal = if bulk {
         store::rows::journal_for_bulk(reg.conn())
     } else {
         None
     };
+    // A bulk import checks no foreign keys, as a bundle merge does not: each enrolment,
+    // guardian and run row it writes refers to a child it has found in the register or has
+    // written before it in the same transaction (a batch of new pupils is written children
+    // first, and one the register refuses fails the import), so the check would only repeat,
+    // per record, a look-up of a child just written: 0.17 s of CPU in a 200k first import.
+    // Switched on again whatever happens; a small file keeps them.
+    if bulk {
+        store::rows::foreign_keys(reg.conn(), false)?;
+    }
     let result = import_roll_inner(reg, path, opts, actor, ctl);
+    let fk = if bulk {
+        store::rows::foreign_keys(reg.conn(), true)
+    } else {
+        Ok(())
+    };
     if let Some(mode) = journal {
         store::rows::restore_journal(reg.conn(), &mode);
     }
-    result
+    let out = result?;
+    fk?;
+    Ok(out)
 }
 
 fn import_roll_inner(

@@ -60,6 +60,13 @@ pub fn journal_for_bulk(conn: &Connection) -> Option<String> {
     now.eq_ignore_ascii_case("delete").then_some(mode)
 }
 
+/// Switches the connection's foreign-key checks on or off (outside a transaction only: SQLite
+/// ignores the switch inside one). Every register connection opens with them on.
+pub fn foreign_keys(conn: &Connection, on: bool) -> Result<()> {
+    conn.pragma_update(None, "foreign_keys", if on { "ON" } else { "OFF" })?;
+    Ok(())
+}
+
 /// Puts the journal mode back after `journal_for_bulk` (best effort: every open sets WAL again).
 pub fn restore_journal(conn: &Connection, mode: &str) {
     let _ = conn.pragma_update(None, "journal_mode", mode);
