@@ -143,7 +143,7 @@ test('load the demo county and search it as you type', { timeout: 300000 }, asyn
     await driverSleep(d, 600)
     await shot(d, '09-child-file.png')
     // Closed with its × and opened again at once, within its closing animation, the file shows and
-    // stays shown (the dialog used to be marked closed when that animation ended: src/reopen.js).
+    // stays shown (the dialog used to be marked closed when that animation ended: PrintDialog.vue).
     await click(d, '[data-test="child-file-dialog"] .el-dialog__headerbtn')
     await click(d, '[data-test="open-child-file"]')
     await driverSleep(d, 1000)
