@@ -1,9 +1,9 @@
 //! Where a long job's time goes, for whoever tunes it: with `BAOXUE_TRACE_MERGE=1` (a bundle
-//! merge) or `BAOXUE_TRACE_IMPORT=1` (a roll import) in the environment, each step prints one
-//! line to stderr with the CPU time of the thread that did it, how long that thread waited for a
-//! core meanwhile, and the wall time since the job began (wall minus both is time the thread was
-//! blocked: on the other thread or on the disk). Silent otherwise (one check of a flag per
-//! step); never prints record contents.
+//! merge) or `BAOXUE_TRACE_IMPORT=1` (a roll import; of other imports, the reading thread) in the
+//! environment, each step prints one line to stderr with the CPU time of the thread that did it,
+//! how long that thread waited for a core meanwhile, and the wall time since the job began (wall
+//! minus both is time the thread was blocked: on the other thread or on the disk). Silent
+//! otherwise (one check of a flag per step); never prints record contents.
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -6,8 +6,9 @@
 use crate::import_util::county_with_school;
 use baoxue::import::roll::{import_roll, RollImport};
 use baoxue::import::sample::write_roll_xlsx;
-use baoxue::import::{is_bulk_file, Control};
+use baoxue::import::{is_bulk_file, Control, Outcome};
 use baoxue::lists::{import_list, Kind, ListImport};
+use baoxue::register::Actor;
 use baoxue::Register;
 
 fn opts(dry_run: bool) -> RollImport {
@@ -19,6 +20,11 @@ fn opts(dry_run: bool) -> RollImport {
     }
 }
 
+/// Imports a roll sheet for real (not a dry run), without progress or cancel.
+fn import(reg: &mut Register, path: &std::path::Path, actor: &Actor) -> Outcome {
+    import_roll(reg, path, &opts(false), actor, &mut Control::default()).unwrap()
+}
+
 fn journal_mode(reg: &Register) -> String {
     reg.conn()
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
@@ -27,6 +33,15 @@ fn journal_mode(reg: &Register) -> String {
 
 fn count(reg: &Register, sql: &str) -> i64 {
     reg.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// SQLite finds the register file whole (`PRAGMA integrity_check`).
+fn assert_integrity_ok(reg: &Register) {
+    let check: String = reg
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
 }
 
 /// A bulk import writes without foreign-key checks: they are on again after it, and every
@@ -58,14 +73,7 @@ fn a_large_roll_sheet_finds_the_pupils_already_on_the_register_and_imports_once(
     let small = dir.path().join("small.xlsx");
     write_roll_xlsx(&small, 30, "城关第一小学").unwrap();
     assert!(!is_bulk_file(&small));
-    let first = import_roll(
-        &mut reg,
-        &small,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
+    let first = import(&mut reg, &small, &actor);
     assert_eq!(first.report.inserted, 30);
 
     let big = dir.path().join("big.xlsx");
@@ -98,14 +106,7 @@ fn a_large_roll_sheet_finds_the_pupils_already_on_the_register_and_imports_once(
         "on again after an error"
     );
 
-    let out = import_roll(
-        &mut reg,
-        &big,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
+    let out = import(&mut reg, &big, &actor);
     let r = &out.report;
     assert_eq!((r.inserted, r.updated, r.unchanged), (5_970, 0, 30));
     assert!(r.refused.is_empty());
@@ -125,21 +126,10 @@ fn a_large_roll_sheet_finds_the_pupils_already_on_the_register_and_imports_once(
         5_970 + 30
     );
     assert_foreign_keys_on_and_kept(&reg);
-    let check: String = reg
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_integrity_ok(&reg);
 
     // Again: every pupil found, nothing written.
-    let again = import_roll(
-        &mut reg,
-        &big,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
+    let again = import(&mut reg, &big, &actor);
     let r = &again.report;
     assert_eq!((r.inserted, r.updated, r.unchanged), (0, 0, 6_000));
     assert_eq!(count(&reg, "SELECT count(*) FROM children"), 6_000);
@@ -178,11 +168,7 @@ fn a_large_department_list_is_written_in_bulk_with_its_indexes_built_again() {
         "SELECT count(*) FROM list_rows INDEXED BY list_rows_key WHERE id_key IS NOT NULL",
     );
     assert_eq!(via_key, 12_000);
-    let check: String = reg
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_integrity_ok(&reg);
 
     let again = import_list(&mut reg, &path, &opts, &actor, &mut Control::default()).unwrap();
     assert_eq!(again.report.version, "unchanged");
@@ -233,22 +219,8 @@ fn new_pupils_written_many_to_a_statement_are_the_records_a_row_by_row_import_wr
     let big = dir.path().join("5000.xlsx");
     write_roll_xlsx(&small, 4_999, "城关第一小学").unwrap();
     write_roll_xlsx(&big, 5_000, "城关第一小学").unwrap();
-    let a = import_roll(
-        &mut by_row,
-        &small,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
-    let b = import_roll(
-        &mut many,
-        &big,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
+    let a = import(&mut by_row, &small, &actor);
+    let b = import(&mut many, &big, &actor);
     assert_eq!(a.report.inserted, 4_999);
     assert_eq!(b.report.inserted, 5_000);
     let last = baoxue::import::sample::sample_id(4_999);
@@ -305,11 +277,7 @@ fn new_pupils_written_many_to_a_statement_are_the_records_a_row_by_row_import_wr
             .collect()
     };
     assert_eq!(audit(&many), audit(&by_row));
-    let check: String = many
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_integrity_ok(&many);
 }
 
 /// A second term's sheet of the 6 000 pupils of `write_roll_xlsx`, the way schools send them:
@@ -475,14 +443,7 @@ fn a_re_import_that_finds_its_pupils_in_id_order_writes_what_one_look_up_per_row
     let (mut reg, actor) = county_with_school(&dir.path().join("a"));
     let first = dir.path().join("first.xlsx");
     write_roll_xlsx(&first, 6_000, "城关第一小学").unwrap();
-    import_roll(
-        &mut reg,
-        &first,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
+    import(&mut reg, &first, &actor);
     // Pupil 100 enrolled twice at the school (the later entry date is the one a row updates);
     // pupil 200's ID key on a second child too, one with a smaller id (a record another site
     // made: the look-up finds it first).
@@ -569,14 +530,7 @@ fn a_roll_import_writes_the_same_whichever_thread_parses_its_rows() {
     // fill at random places, which are there again after it, as they were.
     let first = dir.path().join("first.xlsx");
     write_roll_xlsx(&first, 6_000, "城关第一小学").unwrap();
-    import_roll(
-        &mut reg,
-        &first,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
+    import(&mut reg, &first, &actor);
     assert_eq!(indexes(&reg), schema);
     drop(reg);
     for way in &ways[1..] {
@@ -599,16 +553,7 @@ fn a_roll_import_writes_the_same_whichever_thread_parses_its_rows() {
     let mut seen = Vec::new();
     for way in ways {
         let mut reg = Register::open(&dir.path().join(format!("{way:?}/register.db"))).unwrap();
-        let out = with_balance(way, || {
-            import_roll(
-                &mut reg,
-                &next,
-                &opts(false),
-                &actor,
-                &mut Control::default(),
-            )
-            .unwrap()
-        });
+        let out = with_balance(way, || import(&mut reg, &next, &actor));
         let r = &out.report;
         assert!(
             r.inserted >= 290 && r.updated > 1_000 && !r.refused.is_empty(),
@@ -618,11 +563,7 @@ fn a_roll_import_writes_the_same_whichever_thread_parses_its_rows() {
             r.refused.len()
         );
         assert_eq!(indexes(&reg), schema, "{way:?}");
-        let check: String = reg
-            .conn()
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
+        assert_integrity_ok(&reg);
         seen.push((way, json(&out), register_rows(&reg)));
     }
     for (way, report, rows) in &seen[1..] {
@@ -671,11 +612,7 @@ fn a_bulk_roll_import_writes_its_pages_into_the_file_before_the_commit_and_all_o
     let _ = (before, last_seen);
     assert_eq!(count(&reg, "SELECT count(*) FROM children"), 6_000);
     assert_eq!(count(&reg, "SELECT count(*) FROM enrolments"), 6_000);
-    let check: String = reg
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_integrity_ok(&reg);
     drop(reg);
     let reg = Register::open(&db).unwrap();
     assert_eq!(count(&reg, "SELECT count(*) FROM children"), 6_000);
@@ -704,26 +641,12 @@ fn a_first_bulk_import_finds_a_pupil_already_on_the_register_after_thousands_of_
         ));
     }
     std::fs::write(&small, text).unwrap();
-    let first = import_roll(
-        &mut reg,
-        &small,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
+    let first = import(&mut reg, &small, &actor);
     assert_eq!(first.report.inserted, 20, "{:?}", first.report.refused);
 
     let big = dir.path().join("big.xlsx");
     write_roll_xlsx(&big, 6_000, "城关第一小学").unwrap();
-    let out = import_roll(
-        &mut reg,
-        &big,
-        &opts(false),
-        &actor,
-        &mut Control::default(),
-    )
-    .unwrap();
+    let out = import(&mut reg, &big, &actor);
     let r = &out.report;
     assert!(r.refused.is_empty(), "{:?}", r.refused);
     assert_eq!((r.inserted, r.updated + r.unchanged), (5_980, 20));
@@ -734,11 +657,7 @@ fn a_first_bulk_import_finds_a_pupil_already_on_the_register_after_thousands_of_
         "no pupil twice"
     );
     assert_eq!(indexes(&reg), schema);
-    let check: String = reg
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_integrity_ok(&reg);
     // The indexes are used again: a child found by its ID key through `children_id_key`.
     let plan: String = reg
         .conn()

@@ -412,7 +412,6 @@ pub fn pipeline_balanced<R: Send, P: Send>(
         let read = reader
             .join()
             .map_err(|_| crate::Error::Other("读取文件的线程意外中止".into()))?;
-        Clock::of(Job::Import, "writer", started).step(|| "every batch the reader handed".into());
         if let Some(e) = failed {
             return Err(e);
         }

@@ -830,7 +830,7 @@ pub fn import_roll(
     if bulk {
         store::rows::foreign_keys(reg.conn(), false)?;
     }
-    let result = import_roll_inner(reg, path, opts, actor, ctl);
+    let result = import_roll_inner(reg, path, bulk, opts, actor, ctl);
     let fk = if bulk {
         store::rows::foreign_keys(reg.conn(), true)
     } else {
@@ -844,9 +844,11 @@ pub fn import_roll(
     Ok(out)
 }
 
+/// `bulk`: the file is large enough for a bulk load (`super::is_bulk_file`).
 fn import_roll_inner(
     reg: &mut Register,
     path: &Path,
+    bulk: bool,
     opts: &RollImport,
     actor: &Actor,
     ctl: &mut Control<'_>,
@@ -892,7 +894,7 @@ fn import_roll_inner(
     // header tells how many rows are coming.
     let mut known: Option<KeyFilter> = None;
     let mut new_pupils = NewPupils {
-        early: if super::is_bulk_file(path) && !opts.dry_run {
+        early: if bulk && !opts.dry_run {
             Flusher::start(w.conn())
         } else {
             None
