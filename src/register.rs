@@ -80,6 +80,22 @@ impl Register {
         })
     }
 
+    /// Runs `f` with this connection's foreign-key checks off (a merge, whose records may
+    /// arrive before their parents; a bulk import, whose records refer to children it has just
+    /// written), and switches them on again whatever `f` returns. Call outside a transaction:
+    /// SQLite ignores the switch inside one.
+    pub fn without_foreign_keys<T>(
+        &mut self,
+        f: impl FnOnce(&mut Register) -> Result<T>,
+    ) -> Result<T> {
+        store::rows::foreign_keys(&self.conn, false)?;
+        let result = f(self);
+        let on = store::rows::foreign_keys(&self.conn, true);
+        let out = result?;
+        on?;
+        Ok(out)
+    }
+
     /// True when the register file is encrypted at rest.
     pub fn is_encrypted(&self) -> bool {
         self.encrypted
@@ -366,6 +382,23 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_keys_are_off_inside_and_on_again_after_success_or_failure() {
+        let mut reg = Register::open_in_memory().unwrap();
+        let fk = |r: &Register| -> i64 {
+            r.conn()
+                .pragma_query_value(None, "foreign_keys", |x| x.get(0))
+                .unwrap()
+        };
+        assert_eq!(fk(&reg), 1);
+        let inside = reg.without_foreign_keys(|r| Ok(fk(r))).unwrap();
+        assert_eq!(inside, 0);
+        assert_eq!(fk(&reg), 1);
+        let failed: Result<()> = reg.without_foreign_keys(|_| Err(Error::Other("中止".into())));
+        assert!(failed.is_err());
+        assert_eq!(fk(&reg), 1, "on again after a failure");
+    }
 
     fn actor() -> Actor {
         Actor::new(

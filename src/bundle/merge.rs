@@ -451,23 +451,22 @@ fn apply(
     } else {
         None
     };
-    rows::foreign_keys(reg.conn(), false)?;
-    rows::set_cache_mb(reg.conn(), CACHE_MB)?;
     let early = journal.is_some();
     // Parts of a streamed bulk table: a few per table even when tests lower the bulk size.
     let part = usize::try_from(tuning.bulk_rows / 4)
         .unwrap_or(RUN_PART)
         .clamp(1, RUN_PART);
-    let result = apply_inner(reg, b, keys, &bulk, early, part, tuning.policy, actor, ctl);
-    // The transaction has ended: the aside databases it read can go.
-    store_aside::detach_all(reg.conn());
-    let fk = rows::foreign_keys(reg.conn(), true);
+    let result = reg.without_foreign_keys(|reg| {
+        rows::set_cache_mb(reg.conn(), CACHE_MB)?;
+        let counts = apply_inner(reg, b, keys, &bulk, early, part, tuning.policy, actor, ctl);
+        // The transaction has ended: the aside databases it read can go.
+        store_aside::detach_all(reg.conn());
+        counts
+    });
     if let Some(mode) = journal {
         rows::restore_journal(reg.conn(), &mode);
     }
-    let counts = result?;
-    fk?;
-    Ok(counts)
+    result
 }
 
 /// The error of a cancelled merge.

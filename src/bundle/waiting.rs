@@ -256,12 +256,7 @@ pub fn force(reg: &mut Register, record_id: &str, reason: &str, actor: &Actor) -
         ));
     }
     // Foreign keys are off as in a merge: a forced record may name a parent still to come.
-    rows::foreign_keys(reg.conn(), false)?;
-    let result = force_inner(reg, &waiting, reason, actor);
-    let fk = rows::foreign_keys(reg.conn(), true);
-    let out = result?;
-    fk?;
-    Ok(out)
+    reg.without_foreign_keys(|reg| force_inner(reg, &waiting, reason, actor))
 }
 
 fn force_inner(

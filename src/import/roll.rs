@@ -827,21 +827,15 @@ pub fn import_roll(
     // first, and one the register refuses fails the import), so the check would only repeat,
     // per record, a look-up of a child just written: 0.17 s of CPU in a 200k first import.
     // Switched on again whatever happens; a small file keeps them.
-    if bulk {
-        store::rows::foreign_keys(reg.conn(), false)?;
-    }
-    let result = import_roll_inner(reg, path, bulk, opts, actor, ctl);
-    let fk = if bulk {
-        store::rows::foreign_keys(reg.conn(), true)
+    let result = if bulk {
+        reg.without_foreign_keys(|reg| import_roll_inner(reg, path, bulk, opts, actor, ctl))
     } else {
-        Ok(())
+        import_roll_inner(reg, path, bulk, opts, actor, ctl)
     };
     if let Some(mode) = journal {
         store::rows::restore_journal(reg.conn(), &mode);
     }
-    let out = result?;
-    fk?;
-    Ok(out)
+    result
 }
 
 /// `bulk`: the file is large enough for a bulk load (`super::is_bulk_file`).
